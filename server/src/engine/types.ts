@@ -43,6 +43,24 @@ export interface Finding {
   related: RelatedLocation[];
   /** Index into FunctionResult.paths of a path that shows the finding, if any. */
   pathIndex?: number;
+  /** A mechanical fix, when there is one (becomes a quick-fix code action). */
+  fix?: Fix;
+}
+
+export interface TextEdit { range: Range; newText: string }
+export interface Fix { title: string; edits: TextEdit[] }
+
+/** A resource acquired in a function, for hover: where, and what became of it on each path. */
+export interface ResourceInfo {
+  /** "IOVA range", "DMA mapping", "coherent buffer", ... */
+  kind: string;
+  /** The acquiring call's range. */
+  range: Range;
+  /** The variable or lvalue that holds it, as written ("iova", "mmu->pci_trash_page"). */
+  holder: string;
+  acquiredBy: string;
+  /** One line per explored path that reached the acquisition: path label -> fate. */
+  fates: { path: string; fate: string }[];
 }
 
 /** An emulator event caused by a step (PTE write, TLB invalidation, fault, allocation...). */
@@ -88,6 +106,7 @@ export interface FunctionResult {
   usesApi: boolean;
   findings: Finding[];
   paths: PathTrace[];
+  resources: ResourceInfo[];
   /** Set when a budget (paths, time) cut exploration short. */
   overBudget?: string;
 }

@@ -1,0 +1,46 @@
+/**
+ * What every checker gets: the function's exploration, and helpers to turn the executor's
+ * sites and exits into the engine's Finding shape.
+ */
+import type { Exploration, PathRecord } from '../exec/executor';
+import type { SiteRef } from '../exec/state';
+import type { Finding, Range, RuleId, Severity } from '../engine/types';
+import type { Config } from '../config';
+
+export interface CheckContext {
+  fn: string;
+  exploration: Exploration;
+  config: Config;
+}
+
+export type Checker = (ctx: CheckContext) => Finding[];
+
+export function siteRange(s: SiteRef): Range {
+  return { start: { line: s.line, character: s.col }, end: { line: s.endLine, character: s.endCol } };
+}
+
+export function lineRange(line: number, col = 0): Range {
+  return { start: { line, character: col }, end: { line, character: col } };
+}
+
+/** "when iommu_map() fails at line 29" / "on the path that ends at `return 0;` (line 40)". */
+export function pathPhrase(p: PathRecord): string {
+  if (p.state.failed) return `when ${p.state.failed.api}() fails at line ${p.state.failed.line + 1}`;
+  return `on the path that leaves at line ${p.exit.line + 1} (\`${p.exit.text}\`)`;
+}
+
+export function finding(rule: RuleId, severity: Severity, ctx: CheckContext, range: Range, message: string,
+  related: Finding['related'], pathIndex?: number): Finding {
+  return { rule, severity, message, range, function: ctx.fn, related, pathIndex };
+}
+
+/** First path index per key, keeping the first finding of each site. */
+export function firstBy<T>(items: T[], keyOf: (t: T) => string): T[] {
+  const seen = new Set<string>();
+  return items.filter((t) => {
+    const k = keyOf(t);
+    if (seen.has(k)) return false;
+    seen.add(k);
+    return true;
+  });
+}

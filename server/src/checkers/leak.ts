@@ -1,0 +1,55 @@
+/**
+ * leak: a resource acquired in the function (IOVA range, DMA mapping, coherent buffer, pool
+ * block, pages, IOMMU mapping, domain, attachment) is neither released nor handed off on
+ * some path that leaves the function. Reported at the acquiring call (shared/DESIGN.md §2).
+ *
+ * Handed off: stored where the caller can reach it, returned, or taken by a helper. A
+ * resource handed off and then abandoned by a failing return is still a leak when the
+ * function releases that resource on another failing path: the function has shown that it
+ * owns the unwind. An IOMMU mapping lives in its domain and leaks only on a failing exit.
+ * Mirrors DMA-API debug's "DMA-API: device driver has pending DMA allocations while
+ * released from device" (kernel/dma/debug.c), found statically on every path.
+ */
+import { KIND_NAME, releasersOf } from '../model/api';
+import type { Finding } from '../engine/types';
+import { CheckContext, finding, lineRange, pathPhrase, siteRange } from './common';
+
+const VERB: Record<string, string> = {
+  'iova': 'freed', 'iova-fast': 'freed', 'dma-iova': 'freed', 'dma-mapping': 'unmapped', 'dma-sg': 'unmapped',
+  'dma-sgtable': 'unmapped', 'coherent': 'freed', 'pool-block': 'freed', 'pages': 'freed', 'domain': 'freed',
+  'attachment': 'detached', 'iommu-mapping': 'unmapped',
+};
+
+export function checkLeak(ctx: CheckContext): Finding[] {
+  const paths = ctx.exploration.paths;
+  // Sites that some failing path releases: the function owns their unwind.
+  const unwound = new Set<number>();
+  for (const p of paths) {
+    if (p.exit.failure !== true) continue;
+    for (const r of p.state.resources) if (r.state === 'released') unwound.add(r.site.at);
+  }
+  const out: Finding[] = [];
+  const done = new Set<number>();
+  paths.forEach((p, i) => {
+    if (p.exit.text.startsWith('path cut')) return;
+    for (const r of p.state.resources) {
+      if (r.state !== 'live' || done.has(r.site.at)) continue;
+      let leaked: boolean;
+      if (r.leaksOnlyOnFailure) leaked = p.exit.failure === true && (!r.escaped || unwound.has(r.site.at) || true);
+      else if (r.escaped || r.ownedByContainer) leaked = p.exit.failure === true && unwound.has(r.site.at);
+      else leaked = true;
+      if (!leaked) continue;
+      done.add(r.site.at);
+      const rel = releasersOf(r.kind).slice(0, 2).map((n) => n + '()').join(' or ');
+      const also = r.escaped ? ` (it was ${r.escaped}, but this failing return abandons it)` : '';
+      const related: Finding['related'] = [
+        { range: lineRange(p.exit.line, p.exit.col), message: `the path leaves here: ${p.exit.text}` },
+      ];
+      if (p.state.failed) related.unshift({ range: siteRange(p.state.failed), message: `${p.state.failed.api}() fails here` });
+      out.push(finding('leak', 'warning', ctx, siteRange(r.site),
+        `${KIND_NAME[r.kind]} from ${r.api}() at line ${r.site.line + 1} is not ${VERB[r.kind]} ${pathPhrase(p)}${also}; release it with ${rel}`,
+        related, i));
+    }
+  });
+  return out;
+}

@@ -1,0 +1,318 @@
+/**
+ * The engine: C text -> per-function CFG -> path exploration against the emulator ->
+ * checkers -> findings (shared/DESIGN.md §1). The CLI and the language server are thin faces
+ * over `analyzeText` and `runFunction`. Results are cached per function by its text, the
+ * summaries of the helpers it may call, and the settings, so an edit re-analyses only the
+ * functions it touched.
+ */
+import { parseC, Tree, SyntaxNode } from '../parse/parser';
+import { listFunctions, findDefines, FunctionInfo } from '../parse/functions';
+import { Config, configKey } from '../config';
+import { buildCfg } from '../ir/cfg';
+import { explore, Exploration, Summary, PathRecord } from '../exec/executor';
+import { API, KIND_NAME, lookupApi } from '../model/api';
+import { Val } from '../exec/value';
+import type { FileResult, Finding, FunctionResult, PathTrace, ResourceInfo, Severity } from './types';
+import { CheckContext, Checker, siteRange } from '../checkers/common';
+import { checkLeak } from '../checkers/leak';
+import { checkUnmapSize } from '../checkers/unmap-size-mismatch';
+import { checkUnreservedIova } from '../checkers/unreserved-iova';
+import { checkMissingErrorPath } from '../checkers/missing-error-path';
+import { fixesFor } from './fixes';
+
+export * from './types';
+
+/** One checker per rule. */
+export const CHECKERS: Checker[] = [checkLeak, checkUnmapSize, checkUnreservedIova, checkMissingErrorPath];
+
+export interface CancelToken { readonly isCancelled: boolean }
+
+/** Per-function results keyed by function text + summaries + settings; least recently used out first. */
+export class ResultCache {
+  private map = new Map<string, FunctionResult>();
+  hits = 0;
+  misses = 0;
+  constructor(private maxEntries = 5000) {}
+  get(k: string): FunctionResult | undefined {
+    const v = this.map.get(k);
+    if (v) { this.map.delete(k); this.map.set(k, v); this.hits++; } else this.misses++;
+    return v;
+  }
+  set(k: string, v: FunctionResult): void {
+    this.map.set(k, v);
+    if (this.map.size > this.maxEntries) this.map.delete(this.map.keys().next().value as string);
+  }
+  get size(): number { return this.map.size; }
+}
+
+export interface AnalyzeOptions {
+  config: Config;
+  cache?: ResultCache;
+  /** An up-to-date tree for `text` (the language server keeps one per document). */
+  tree?: Tree;
+  token?: CancelToken;
+}
+
+/** Analyse every function of a C file. Never throws on bad input. */
+export function analyzeText(text: string, uri: string, opts: AnalyzeOptions): FileResult {
+  const t0 = Date.now();
+  const tree = opts.tree ?? parseC(text);
+  const fns = listFunctions(tree, text);
+  const file = new FileContext(tree, text, fns, opts.config);
+  const functions: FunctionResult[] = [];
+  let errorNodes = 0;
+  let apiCallsInErrors = 0;
+  let apiCalls = 0;
+  for (const f of fns) {
+    if (opts.token?.isCancelled) break;
+    apiCalls += f.apiCalls.length;
+    const errs = f.node.hasError ? countErrors(f.node) : 0;
+    errorNodes += errs;
+    if (errs) apiCallsInErrors += apiCallsUnder(f.node, true);
+    functions.push(file.analyze(f, opts.cache));
+  }
+  const parseMs = Date.now() - t0;
+  return {
+    uri, functions, fileFindings: [],
+    parse: { errorNodes, apiCallsInErrors, apiCalls, millis: parseMs },
+  };
+}
+
+export interface RunOptions {
+  config: Config;
+  /** The fallible call (0-based, in execution order) that fails; null: all succeed. */
+  failAt?: number | null;
+  tree?: Tree;
+}
+
+/** Run one function on the emulator along one failure plan, with emulator snapshots after each step. */
+export function runFunction(text: string, functionName: string, opts: RunOptions): FunctionResult | undefined {
+  const tree = opts.tree ?? parseC(text);
+  const fns = listFunctions(tree, text);
+  const f = fns.find((x) => x.name === functionName);
+  if (!f) return undefined;
+  const file = new FileContext(tree, text, fns, opts.config);
+  return file.analyze(f, undefined, { onlyFailAt: opts.failAt ?? null, snapshots: true });
+}
+
+/** Names of the functions in a file, with whether they use the API (for code lenses and `run` without a name). */
+export function functionsOf(text: string, tree?: Tree): FunctionInfo[] {
+  return listFunctions(tree ?? parseC(text), text);
+}
+
+class FileContext {
+  private defines: Map<string, Val | string>;
+  readonly summaries: Map<string, Summary>;
+  private summaryKey: string;
+
+  constructor(private tree: Tree, private text: string, private fns: FunctionInfo[], private config: Config) {
+    this.defines = new Map(findDefines(tree, text));
+    this.summaries = summarise(fns, config);
+    this.summaryKey = JSON.stringify([...this.summaries].map(([n, s]) => [n, [...s.releases], s.fails]));
+  }
+
+  analyze(f: FunctionInfo, cache?: ResultCache, run?: { onlyFailAt: number | null; snapshots: boolean }): FunctionResult {
+    const base = {
+      name: f.name,
+      range: f.range,
+      nameRange: f.nameRange,
+      usesApi: f.apiCalls.length > 0 || this.callsWrapper(f.node),
+    };
+    if (!base.usesApi) return { ...base, findings: [], paths: [], resources: [] };
+    const ck = run ? '' : `${configKey(this.config)}|${this.summaryKey}|${f.node.text}|${this.definesKey(f.node)}`;
+    if (cache && !run) {
+      const hit = cache.get(ck);
+      if (hit) return relocate(hit, f);
+    }
+    const body = f.node.childForFieldName('body');
+    let result: FunctionResult;
+    try {
+      const cfg = buildCfg(body ?? f.node);
+      const ex = explore({
+        config: this.config, cfg, fn: f.node, params: f.params.map((p) => p.name),
+        returnsPointer: f.returnsPointer, defines: this.defines,
+        evalDefine: (s) => defineExpr(s), summaries: this.summaries,
+        snapshots: run?.snapshots ?? false, onlyFailAt: run ? run.onlyFailAt : undefined,
+        deadline: Date.now() + this.config.budget.timeMsPerFunction, maxPaths: this.config.budget.maxPaths,
+      });
+      result = { ...base, ...this.results(f, ex) };
+    } catch (e) {
+      // A bug of ours must not lose the rest of the file: report it on the function and go on.
+      result = {
+        ...base, paths: [], resources: [],
+        findings: [{
+          rule: 'budget', severity: 'information', function: f.name, range: f.nameRange, related: [],
+          message: `IOMMU Lens could not analyse ${f.name}(): internal error: ${(e as Error).message}`,
+        }],
+      };
+    }
+    if (cache && !run) cache.set(ck, result);
+    return result;
+  }
+
+  private callsWrapper(node: SyntaxNode): boolean {
+    const names = Object.keys(this.config.wrappers);
+    return names.length > 0 && names.some((n) => node.text.includes(n + '('));
+  }
+
+  private definesKey(node: SyntaxNode): string {
+    // The #defines a function mentions are part of its cache key.
+    const used: string[] = [];
+    const text = node.text;
+    for (const [k, v] of this.defines) if (text.includes(k)) used.push(`${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`);
+    return used.join(';');
+  }
+
+  private results(f: FunctionInfo, ex: Exploration): Omit<FunctionResult, 'name' | 'range' | 'nameRange' | 'usesApi'> {
+    const ctx: CheckContext = { fn: f.name, exploration: ex, config: this.config };
+    let findings: Finding[] = [];
+    for (const c of CHECKERS) findings.push(...c(ctx));
+    findings = applySeverity(findings, this.config);
+    for (const fd of findings) {
+      const fix = fixesFor(fd, f, this.text);
+      if (fix) fd.fix = fix;
+    }
+    if (ex.overBudget) {
+      findings.push({
+        rule: 'budget', severity: 'information', function: f.name, range: f.nameRange, related: [],
+        message: `${f.name}(): ${ex.overBudget}`,
+      });
+    }
+    const paths = ex.paths.map((p) => toTrace(p));
+    return { findings, paths, resources: resourcesOf(ex), overBudget: ex.overBudget };
+  }
+}
+
+function toTrace(p: PathRecord): PathTrace {
+  const snaps = (p.state as unknown as { snaps?: Record<string, unknown>[] }).snaps ?? [];
+  return {
+    label: p.label,
+    failAt: p.failAt,
+    exit: `leaves at line ${p.exit.line + 1}: ${p.exit.text}${p.exit.failure === true ? ' (failure)' : p.exit.failure === false ? ' (success)' : ''}`,
+    steps: p.state.steps,
+    snapshots: snaps,
+  };
+}
+
+function resourcesOf(ex: Exploration): ResourceInfo[] {
+  const by = new Map<number, ResourceInfo>();
+  for (const p of ex.paths) {
+    for (const r of p.state.resources) {
+      let info = by.get(r.site.at);
+      if (!info) {
+        info = { kind: KIND_NAME[r.kind], range: siteRange(r.site), holder: '', acquiredBy: r.api, fates: [] };
+        by.set(r.site.at, info);
+      }
+      const fate = r.state === 'released' ? `released by ${r.releasedBy?.api}() at line ${(r.releasedBy?.line ?? 0) + 1}`
+        : r.state === 'maybe-released' ? `possibly released by ${r.releasedBy?.api}() at line ${(r.releasedBy?.line ?? 0) + 1}`
+          : r.escaped ? `handed off (${r.escaped})` : `still held when the function leaves at line ${p.exit.line + 1}`;
+      if (info.fates.length < 12 && !info.fates.some((x) => x.path === p.label && x.fate === fate)) info.fates.push({ path: p.label, fate });
+    }
+  }
+  return [...by.values()];
+}
+
+function applySeverity(findings: Finding[], config: Config): Finding[] {
+  return findings.flatMap((f) => {
+    const s = config.rules[f.rule];
+    if (s === 'off') return [];
+    return s ? [{ ...f, severity: s as Severity }] : [f];
+  });
+}
+
+/** A cached result computed for the same text at another place in the file: shift its lines. */
+function relocate(r: FunctionResult, f: FunctionInfo): FunctionResult {
+  const dl = f.range.start.line - r.range.start.line;
+  if (dl === 0) return r;
+  const mv = <T extends { start: { line: number }; end: { line: number } }>(x: T): T =>
+    ({ ...x, start: { ...x.start, line: x.start.line + dl }, end: { ...x.end, line: x.end.line + dl } });
+  return {
+    ...r,
+    range: f.range,
+    nameRange: f.nameRange,
+    findings: r.findings.map((x) => ({
+      ...x, range: mv(x.range), related: x.related.map((y) => ({ ...y, range: mv(y.range) })),
+      fix: x.fix && { ...x.fix, edits: x.fix.edits.map((e) => ({ ...e, range: mv(e.range) })) },
+    })),
+    paths: r.paths.map((p) => ({ ...p, steps: p.steps.map((s) => ({ ...s, line: s.line + dl })) })),
+    resources: r.resources.map((x) => ({ ...x, range: mv(x.range) })),
+  };
+}
+
+/** What each function of the file releases (transitively) and how it fails: summaries for callers. */
+function summarise(fns: FunctionInfo[], config: Config): Map<string, Summary> {
+  const direct = new Map<string, { releases: Set<string>; calls: string[]; fails: Summary['fails'] }>();
+  for (const f of fns) {
+    const releases = new Set<string>();
+    const calls: string[] = [];
+    walkCalls(f.node, (name) => {
+      const api = lookupApi(name, config.wrappers);
+      if (api?.spec.releases) for (const k of api.spec.releases.kinds) releases.add(k);
+      else if (!api) calls.push(name);
+    });
+    const body = f.node.childForFieldName('body')?.text ?? '';
+    const fails: Summary['fails'] = f.returnsPointer
+      ? (/\breturn\s+(NULL|0)\s*;|\breturn\s+ERR_PTR\s*\(/.test(body) ? 'null' : null)
+      : (/\breturn\s+-\s*[A-Z0-9]/.test(body) ? 'neg-errno' : null);
+    direct.set(f.name, { releases, calls, fails });
+  }
+  for (let i = 0; i < 3; i++) {
+    for (const d of direct.values()) for (const c of d.calls) for (const k of direct.get(c)?.releases ?? []) d.releases.add(k);
+  }
+  const out = new Map<string, Summary>();
+  for (const [n, d] of direct) if (d.releases.size || d.fails) out.set(n, { releases: d.releases, fails: d.fails });
+  return out;
+}
+
+function walkCalls(node: SyntaxNode, fn: (name: string) => void): void {
+  const cursor = node.walk();
+  const visit = (): void => {
+    const n = cursor.currentNode;
+    if (n.type === 'call_expression') {
+      const f = n.childForFieldName('function');
+      if (f?.type === 'identifier') fn(f.text);
+    }
+    if (cursor.gotoFirstChild()) {
+      do visit(); while (cursor.gotoNextSibling());
+      cursor.gotoParent();
+    }
+  };
+  visit();
+}
+
+const defineCache = new Map<string, SyntaxNode | null>();
+/** Parse a #define's replacement text as an expression. */
+function defineExpr(text: string): SyntaxNode | null {
+  if (defineCache.has(text)) return defineCache.get(text)!;
+  let node: SyntaxNode | null = null;
+  if (text.trim() && text.length < 400) {
+    const t = parseC(`long __v = (${text});`);
+    const decl = t.rootNode.namedChildren[0];
+    const init = decl?.type === 'declaration' ? decl.childrenForFieldName('declarator')[0]?.childForFieldName('value') : null;
+    node = init && !init.hasError ? init : null;
+  }
+  if (defineCache.size > 10000) defineCache.clear();
+  defineCache.set(text, node);
+  return node;
+}
+
+function countErrors(node: SyntaxNode): number {
+  let n = 0;
+  const walk = (x: SyntaxNode) => {
+    if (x.type === 'ERROR' || x.isMissing) n++;
+    if (x.hasError) for (const c of x.children) walk(c);
+  };
+  walk(node);
+  return n;
+}
+
+function apiCallsUnder(node: SyntaxNode, onlyInErrors: boolean): number {
+  let n = 0;
+  const walk = (x: SyntaxNode, inErr: boolean) => {
+    const e = inErr || x.type === 'ERROR';
+    if (e && x.type === 'identifier' && API.has(x.text) && (!onlyInErrors || e)) n++;
+    for (const c of x.namedChildren) walk(c, e);
+  };
+  walk(node, false);
+  return n;
+}

@@ -1,0 +1,1197 @@
+/**
+ * Path exploration of one function's CFG (shared/DESIGN.md §3 "Paths").
+ *
+ * Every fallible API call is a fork point. Rather than forking inside expression evaluation,
+ * each exploration carries a failure plan: run 0 lets every call succeed; run k+1 makes the
+ * k-th fallible call reached fail the way the kernel signals it (the iommufd fail-nth
+ * sweep). Within a run, conditions over unknowns fork (with the fact each edge adds), loops
+ * unroll a few times and are then widened, and identical states meet only once at join points.
+ */
+import type { SyntaxNode } from '../parse/parser';
+import type { Config } from '../config';
+import type { Cfg, Instr } from '../ir/cfg';
+import { declaratorName, stripParens } from '../ir/cfg';
+import { lookupApi, ApiSpec, HELPERS, KIND_NAME } from '../model/api';
+import { EmuBridge } from '../model/emulate';
+import { State, Resource, SiteRef, Fact } from './state';
+import {
+  Val, konst, sym, key, add, sub, mulConst, opaque, isConst, asSym, provablyDifferent, provablyEqual, hex, show,
+} from './value';
+import { BUILTIN_CONSTANTS } from '../model/constants';
+
+/** What a static helper of the same file does, as far as the caller is concerned. */
+export interface Summary {
+  releases: Set<string>;
+  fails: 'neg-errno' | 'null' | null;
+}
+
+export interface ExecOptions {
+  config: Config;
+  cfg: Cfg;
+  fn: SyntaxNode;
+  params: string[];
+  returnsPointer: boolean;
+  defines: Map<string, Val | string>;
+  evalDefine: (text: string) => SyntaxNode | null;
+  summaries: Map<string, Summary>;
+  /** Record emulator snapshots after each step (run-snippet). */
+  snapshots: boolean;
+  /** Only this failure plan (run-snippet), or every plan (analysis). */
+  onlyFailAt?: number | null;
+  deadline: number;
+  maxPaths: number;
+}
+
+export interface Exit {
+  line: number;
+  col: number;
+  text: string;
+  /** true: the function reports failure; false: success; undefined: can't tell. */
+  failure: boolean | undefined;
+  value: Val | null;
+}
+
+export interface PathRecord {
+  state: State;
+  exit: Exit;
+  failAt: number | null;
+  label: string;
+  snapshots: Record<string, unknown>[];
+}
+
+export interface Exploration {
+  paths: PathRecord[];
+  overBudget?: string;
+  /** Every fallible site reached on any path, and whether any path tested its result. */
+  fallibleSites: Map<number, { site: SiteRef; checked: boolean }>;
+}
+
+const MAX_STEPS_PER_PATH = 20000;
+
+export function explore(opts: ExecOptions): Exploration {
+  const ex = new Executor(opts);
+  return ex.run();
+}
+
+class Executor {
+  private paths: PathRecord[] = [];
+  private overBudget?: string;
+  private fallibleSites = new Map<number, { site: SiteRef; checked: boolean }>();
+  private lines: string[];
+
+  constructor(private o: ExecOptions) {
+    this.lines = [];
+  }
+
+  run(): Exploration {
+    const plans: (number | null)[] = this.o.onlyFailAt !== undefined ? [this.o.onlyFailAt] : [null];
+    let maxFallible = 0;
+    for (let p = 0; p < plans.length; p++) {
+      const failAt = plans[p];
+      const got = this.runPlan(failAt);
+      maxFallible = Math.max(maxFallible, got);
+      if (this.o.onlyFailAt === undefined && p === plans.length - 1) {
+        for (let k = plans.length - 1; k < maxFallible; k++) plans.push(k);
+      }
+      if (this.overBudget) break;
+    }
+    return { paths: this.paths, overBudget: this.overBudget, fallibleSites: this.fallibleSites };
+  }
+
+  /** Explore every path of one failure plan; returns the most fallible calls any path reached. */
+  private runPlan(failAt: number | null): number {
+    const init = new State();
+    init.emu = EmuBridge.create({
+      granule: this.o.config.smmu.granule, ias: this.o.config.smmu.ias, oas: this.o.config.smmu.oas,
+      stage: this.o.config.smmu.stage, strict: this.o.config.smmu.strict,
+      reservedRegions: this.o.config.smmu.reservedRegions,
+    });
+    for (const p of this.o.params) init.env.set(p, sym('param:' + p));
+    init.block = this.o.cfg.entry;
+    const seen = new Set<string>();
+    const stack: State[] = [init];
+    let maxFallible = 0;
+    let steps = 0;
+    while (stack.length) {
+      if (this.paths.length >= this.o.maxPaths) {
+        this.overBudget = `explored ${this.paths.length} paths (budget.maxPaths); the rest of the function was not analysed`;
+        break;
+      }
+      if (Date.now() > this.o.deadline) {
+        this.overBudget = `ran out of time after ${this.paths.length} paths (budget.timeMsPerFunction)`;
+        break;
+      }
+      const st = stack.pop()!;
+      const out = this.advance(st, failAt, seen, ++steps);
+      if (out.kind === 'fork') stack.push(...out.states.reverse());
+      else if (out.kind === 'exit') {
+        maxFallible = Math.max(maxFallible, st.fallibleCount);
+        if (failAt !== null && !st.failed) continue; // the plan's failure was never reached: same as run 0
+        this.finishPath(st, out.exit, failAt);
+      }
+    }
+    return maxFallible;
+  }
+
+  private finishPath(st: State, exit: Exit, failAt: number | null): void {
+    for (const [at, p] of st.fallible) {
+      const e = this.fallibleSites.get(at);
+      const checked = st.checked.has(at);
+      if (!e) this.fallibleSites.set(at, { site: p.site, checked });
+      else if (checked) e.checked = true;
+    }
+    const label = st.failed ? `${st.failed.api}() at line ${st.failed.line + 1} fails` : 'all calls succeed';
+    this.paths.push({ state: st, exit, failAt, label, snapshots: [] });
+  }
+
+  /** Run one state until it forks or exits. */
+  private advance(st: State, failAt: number | null, seen: Set<string>, _n: number):
+    { kind: 'fork'; states: State[] } | { kind: 'exit'; exit: Exit } {
+    let budget = MAX_STEPS_PER_PATH;
+    for (;;) {
+      if (--budget < 0) return { kind: 'exit', exit: { line: 0, col: 0, text: 'path cut (step budget)', failure: undefined, value: null } };
+      const blk = this.o.cfg.blocks[st.block];
+      if (st.idx === 0) {
+        // Loop heads: unroll a few times, then widen and leave.
+        const v = (st.visits.get(blk.id) ?? 0) + 1;
+        st.visits.set(blk.id, v);
+        if (blk.loop && v > this.o.config.budget.loopUnroll + 1) {
+          for (const name of blk.loop.assigned) if (st.env.has(name)) st.env.set(name, sym(`widened:${name}@${blk.id}`));
+          st.block = blk.loop.exit;
+          continue;
+        }
+        if (v > (this.o.config.budget.loopUnroll + 2) * 3) {
+          return { kind: 'exit', exit: { line: 0, col: 0, text: 'path cut (backward goto)', failure: undefined, value: null } };
+        }
+        if (this.o.cfg.joins.has(blk.id)) {
+          const d = st.digest();
+          if (seen.has(d)) return { kind: 'fork', states: [] };
+          seen.add(d);
+        }
+      }
+      if (st.idx < blk.instrs.length) {
+        this.exec(blk.instrs[st.idx++], st, failAt);
+        continue;
+      }
+      const t = blk.term;
+      st.idx = 0;
+      switch (t.k) {
+        case 'jump':
+          st.block = t.to;
+          continue;
+        case 'return': {
+          const value = t.node ? this.ev(t.node, st, failAt) : null;
+          if (value) {
+            this.markChecked(value, st);
+            this.escape(value, st, 'returned');
+          }
+          const pos = t.stmt ?? this.o.fn.lastChild ?? this.o.fn;
+          return {
+            kind: 'exit',
+            exit: {
+              line: pos.startPosition.row, col: pos.startPosition.column,
+              text: t.stmt ? t.stmt.text.replace(/\s+/g, ' ').slice(0, 60) : 'end of function',
+              failure: value ? this.isFailure(value, st) : undefined, value,
+            },
+          };
+        }
+        case 'branch': {
+          const r = this.decide(t.cond, st, failAt);
+          if (r === true) { st.block = t.t; continue; }
+          if (r === false) { st.block = t.f; continue; }
+          r[0].block = t.t;
+          r[1].block = t.f;
+          return { kind: 'fork', states: [r[0], r[1]] };
+        }
+        case 'switch': {
+          const v = this.ev(t.value, st, failAt);
+          const out: State[] = [];
+          let rest: State | null = st;
+          for (const c of t.cases) {
+            if (!rest) break;
+            const cv = c.value ? this.ev(c.value, rest, failAt) : konst(0);
+            const d = sub(v, cv);
+            if (isConst(d)) {
+              if (d.c === 0) { rest.block = c.to; out.push(rest); rest = null; }
+              continue;
+            }
+            const f = rest.fact(d);
+            if (f?.zero === true) { rest.block = c.to; out.push(rest); rest = null; continue; }
+            if (f?.zero === false) continue;
+            const hit = rest.fork();
+            hit.addFact(d, { zero: true });
+            hit.block = c.to;
+            out.push(hit);
+            rest.addFact(d, { zero: false });
+          }
+          if (rest) { rest.block = t.otherwise; out.push(rest); }
+          return { kind: 'fork', states: out };
+        }
+      }
+    }
+  }
+
+  private exec(ins: Instr, st: State, failAt: number | null): void {
+    if (ins.k === 'eval') {
+      const v = this.ev(ins.node, st, failAt);
+      void v;
+      return;
+    }
+    if (ins.aggregate) {
+      st.env.set(ins.name, sym('local:' + ins.name));
+      return;
+    }
+    const v = ins.init ? this.ev(ins.init, st, failAt) : sym(`uninit:${ins.name}@${ins.node.startIndex}`);
+    st.env.set(ins.name, v);
+  }
+
+  // ---------------------------------------------------------------- conditions
+
+  /** Decide a branch: true, false, or two forked states [taken, not taken]. */
+  private decide(node: SyntaxNode, st: State, failAt: number | null): boolean | [State, State] {
+    node = stripParens(node);
+    // IS_ERR(x) / IS_ERR_OR_NULL(x): decided by x's error fact.
+    if (node.type === 'call_expression') {
+      const fname = node.childForFieldName('function')?.text;
+      const args = node.childForFieldName('arguments')?.namedChildren ?? [];
+      if ((fname === 'IS_ERR' || fname === 'IS_ERR_OR_NULL') && args.length === 1) {
+        const x = this.ev(args[0], st, failAt);
+        this.markChecked(x, st);
+        const f = st.fact(x);
+        const orNull = fname === 'IS_ERR_OR_NULL';
+        if (f?.err === true) return true;
+        if (f?.err === false && (!orNull || f.zero === false)) return false;
+        if (orNull && (f?.zero === true || (isConst(x) && x.c === 0))) return true;
+        if (isConst(x)) return false;
+        const a = st.fork();
+        const b = st;
+        a.addFact(x, { err: true, zero: false });
+        b.addFact(x, orNull ? { err: false, zero: false } : { err: false });
+        return [a, b];
+      }
+    }
+    if (node.type === 'binary_expression') {
+      const op = node.child(1)?.type ?? '';
+      if (['==', '!=', '<', '<=', '>', '>='].includes(op)) {
+        const l = node.childForFieldName('left');
+        const r = node.childForFieldName('right');
+        if (l && r) {
+          const a = this.ev(l, st, failAt);
+          const b = this.ev(r, st, failAt);
+          this.markChecked(a, st);
+          this.markChecked(b, st);
+          return this.compare(op, a, b, st);
+        }
+      }
+    }
+    const v = this.ev(node, st, failAt);
+    this.markChecked(v, st);
+    return this.compare('!=', v, konst(0), st);
+  }
+
+  private compare(op: string, a: Val, b: Val, st: State): boolean | [State, State] {
+    const d = sub(a, b);
+    const known = this.signOf(d, st);
+    const evalOp = (s: { zero?: boolean; neg?: boolean }): boolean | undefined => {
+      switch (op) {
+        case '==': return s.zero;
+        case '!=': return s.zero === undefined ? undefined : !s.zero;
+        case '<': return s.neg;
+        case '>=': return s.neg === undefined ? undefined : !s.neg;
+        case '>': return s.neg === undefined || s.zero === undefined ? (s.neg === true || s.zero === true ? false : undefined) : !s.neg && !s.zero;
+        case '<=': return s.neg === true || s.zero === true ? true : s.neg === false && s.zero === false ? false : undefined;
+      }
+      return undefined;
+    };
+    const r = evalOp(known);
+    if (r !== undefined) return r;
+    const t = st.fork();
+    const f = st;
+    const facts: Record<string, [Fact, Fact]> = {
+      '==': [{ zero: true }, { zero: false }],
+      '!=': [{ zero: false }, { zero: true }],
+      '<': [{ neg: true, zero: false }, { neg: false }],
+      '>=': [{ neg: false }, { neg: true, zero: false }],
+      '>': [{ neg: false, zero: false }, {}],
+      '<=': [{}, { neg: false, zero: false }],
+    };
+    const [ft, ff] = facts[op];
+    this.applyFact(t, d, ft);
+    this.applyFact(f, d, ff);
+    return [t, f];
+  }
+
+  private applyFact(st: State, d: Val, f: Fact): void {
+    if (Object.keys(f).length === 0) return;
+    st.addFact(d, f);
+    // Keep a - b and b - a consistent, and remember equalities of symbols.
+    if (f.zero !== undefined) st.addFact(mulConst(d, -1), { zero: f.zero });
+    if (f.zero === true && d.t.length === 2 && d.c === 0) {
+      const [[x, kx], [y, ky]] = d.t;
+      if (kx === -ky) { st.alias.set(x, sym(y)); st.alias.set(y, sym(x)); }
+    }
+    // A value known zero is not an error pointer.
+    if (f.zero === true) st.addFact(d, { err: false });
+  }
+
+  /** What is known of a value's sign: constants, facts, and the facts of its negation. */
+  private signOf(d: Val, st: State): { zero?: boolean; neg?: boolean } {
+    if (isConst(d)) return { zero: d.c === 0, neg: d.c < 0 };
+    const f = st.fact(d) ?? {};
+    const g = st.fact(mulConst(d, -1)) ?? {};
+    let zero = f.zero ?? g.zero;
+    let neg = f.neg;
+    if (neg === undefined && g.neg !== undefined && (g.zero === false || zero === false)) neg = !g.neg;
+    if (neg === undefined && g.neg === true) neg = false;
+    if (f.err === true && zero === undefined) zero = false; // an error pointer is not NULL
+    return { zero, neg };
+  }
+
+  /** Mark the fallible results a tested or propagated value comes from as checked. */
+  private markChecked(v: Val, st: State): void {
+    if (st.fallible.size === 0) return;
+    const k = key(v);
+    for (const [at, p] of st.fallible) if (!st.checked.has(at) && k.includes(p.val)) st.checked.add(at);
+    for (const [s, a] of st.alias) if (k.includes(s)) { const ak = key(a); for (const [at, p] of st.fallible) if (ak.includes(p.val)) st.checked.add(at); }
+  }
+
+  private isFailure(v: Val, st: State): boolean | undefined {
+    const s = this.signOf(v, st);
+    const f = st.fact(v);
+    if (f?.err) return true;
+    const name = asSym(v) ?? '';
+    if (/^(ERR_PTR|PTR_ERR|ERR_CAST)\(/.test(name)) return true;
+    if (s.neg === true) return true;
+    if (this.o.returnsPointer) return s.zero === true ? true : s.zero === false ? false : undefined;
+    if (s.zero === true) return false;
+    if (isConst(v) && v.c > 0) return false;
+    return undefined;
+  }
+
+  // ---------------------------------------------------------------- expressions
+
+  private ev(node: SyntaxNode, st: State, failAt: number | null): Val {
+    switch (node.type) {
+      case 'number_literal': return konst(parseNumber(node.text));
+      case 'char_literal': return konst(node.text.length === 3 ? node.text.charCodeAt(1) : 0);
+      case 'true': return konst(1);
+      case 'false': case 'null': return konst(0);
+      case 'string_literal': case 'concatenated_string': return opaque('str', konst(node.startIndex));
+      case 'parenthesized_expression': {
+        let v = konst(0);
+        for (const c of node.namedChildren) v = this.ev(c, st, failAt);
+        return v;
+      }
+      case 'comma_expression': {
+        const l = node.childForFieldName('left');
+        const r = node.childForFieldName('right');
+        if (l) this.ev(l, st, failAt);
+        return r ? this.ev(r, st, failAt) : konst(0);
+      }
+      case 'cast_expression': {
+        const v = node.childForFieldName('value');
+        return v ? this.ev(v, st, failAt) : konst(0);
+      }
+      case 'identifier': return this.loadIdent(node.text, st);
+      case 'field_expression': case 'subscript_expression': {
+        const p = this.lpath(node, st, failAt);
+        return this.load(p, st);
+      }
+      case 'pointer_expression': {
+        const op = node.child(0)?.type;
+        const arg = node.childForFieldName('argument');
+        if (!arg) return konst(0);
+        if (op === '&') {
+          const p = this.lpath(arg, st, failAt);
+          return sym('&' + (p.env ?? p.mem));
+        }
+        return this.load(this.lpath(node, st, failAt), st);
+      }
+      case 'assignment_expression': return this.assign(node, st, failAt);
+      case 'update_expression': {
+        const arg = node.childForFieldName('argument');
+        if (!arg) return konst(0);
+        const p = this.lpath(arg, st, failAt);
+        const old = this.load(p, st);
+        const inc = node.text.includes('++') ? 1 : -1;
+        const nv = add(old, konst(inc));
+        this.store(p, nv, st, arg);
+        return node.text.trimStart().startsWith(inc === 1 ? '++' : '--') ? nv : old;
+      }
+      case 'unary_expression': {
+        const op = node.child(0)?.type;
+        const arg = node.childForFieldName('argument');
+        const v = arg ? this.ev(arg, st, failAt) : konst(0);
+        if (op === '-') return mulConst(v, -1);
+        if (op === '+') return v;
+        if (op === '!') {
+          const s = this.signOf(v, st);
+          if (s.zero !== undefined) return konst(s.zero ? 1 : 0);
+          return opaque('not', v);
+        }
+        if (op === '~') return isConst(v) ? konst(~v.c >>> 0 === ~v.c ? ~v.c : -v.c - 1) : opaque('bnot', v);
+        return opaque(op ?? '?', v);
+      }
+      case 'binary_expression': return this.binary(node, st, failAt);
+      case 'conditional_expression': {
+        const c = node.childForFieldName('condition');
+        const cons = node.childForFieldName('consequence');
+        const alt = node.childForFieldName('alternative');
+        if (!c) return konst(0);
+        const cv = this.ev(c, st, failAt);
+        const s = this.signOf(cv, st);
+        if (s.zero === false) return cons ? this.ev(cons, st, failAt) : cv;
+        if (s.zero === true) return alt ? this.ev(alt, st, failAt) : konst(0);
+        return opaque('cond@' + node.startIndex, cv);
+      }
+      case 'sizeof_expression': case 'alignof_expression': case 'offsetof_expression':
+        return this.sizeofVal(node.text);
+      case 'call_expression': return this.call(node, st, failAt);
+      case 'compound_literal_expression': case 'initializer_list':
+        return opaque('lit@' + node.startIndex);
+      default:
+        return opaque(node.type + '@' + node.startIndex);
+    }
+  }
+
+  private sizeofVal(text: string): Val {
+    const t = text.replace(/\s+/g, ' ').replace(/^sizeof\s*/, '');
+    const m = /^\(?\s*(unsigned\s+)?(char|u8|s8|__u8|short|u16|s16|__le16|int|u32|s32|__le32|__be32|long long|u64|s64|__le64|dma_addr_t|phys_addr_t|long|size_t|void \*)\s*\)?$/.exec(t);
+    if (m) {
+      const sizes: Record<string, number> = { char: 1, u8: 1, s8: 1, __u8: 1, short: 2, u16: 2, s16: 2, __le16: 2, int: 4, u32: 4, s32: 4, __le32: 4, __be32: 4, 'long long': 8, u64: 8, s64: 8, __le64: 8, dma_addr_t: 8, phys_addr_t: 8, long: 8, size_t: 8, 'void *': 8 };
+      return konst(sizes[m[2]]);
+    }
+    return sym(`sizeof(${t.replace(/^\((.*)\)$/, '$1')})`);
+  }
+
+  private binary(node: SyntaxNode, st: State, failAt: number | null): Val {
+    const op = node.child(1)?.type ?? '';
+    const l = node.childForFieldName('left');
+    const r = node.childForFieldName('right');
+    if (!l || !r) return konst(0);
+    if (op === '&&' || op === '||') {
+      const a = this.ev(l, st, failAt);
+      const sa = this.signOf(a, st);
+      if (op === '&&' && sa.zero === true) return konst(0);
+      if (op === '||' && sa.zero === false) return konst(1);
+      const b = this.ev(r, st, failAt);
+      const sb = this.signOf(b, st);
+      if (sa.zero !== undefined && sb.zero !== undefined) return konst(op === '&&' ? (!sa.zero && !sb.zero ? 1 : 0) : (!sa.zero || !sb.zero ? 1 : 0));
+      return opaque(op, a, b);
+    }
+    const a = this.ev(l, st, failAt);
+    const b = this.ev(r, st, failAt);
+    if (['==', '!=', '<', '<=', '>', '>='].includes(op)) {
+      const d = sub(a, b);
+      const s = this.signOf(d, st);
+      const res = op === '==' ? s.zero : op === '!=' ? (s.zero === undefined ? undefined : !s.zero)
+        : op === '<' ? s.neg : op === '>=' ? (s.neg === undefined ? undefined : !s.neg) : undefined;
+      if (res !== undefined) return konst(res ? 1 : 0);
+      return opaque(op, a, b);
+    }
+    switch (op) {
+      case '+': return add(a, b);
+      case '-': return sub(a, b);
+      case '*':
+        if (isConst(b)) return mulConst(a, b.c);
+        if (isConst(a)) return mulConst(b, a.c);
+        return opaque('*', a, b);
+      case '<<':
+        if (isConst(b) && b.c >= 0 && b.c < 53) return isConst(a) ? konst(a.c * 2 ** b.c) : mulConst(a, 2 ** b.c);
+        return opaque('<<', a, b);
+    }
+    if (isConst(a) && isConst(b)) {
+      const x = BigInt(Math.trunc(a.c)), y = BigInt(Math.trunc(b.c));
+      try {
+        switch (op) {
+          case '/': return konst(b.c === 0 ? 0 : Math.trunc(a.c / b.c));
+          case '%': return konst(b.c === 0 ? 0 : a.c % b.c);
+          case '>>': return konst(Number(x >> y));
+          case '&': return konst(Number(BigInt.asUintN(64, x & y)));
+          case '|': return konst(Number(BigInt.asUintN(64, x | y)));
+          case '^': return konst(Number(BigInt.asUintN(64, x ^ y)));
+        }
+      } catch { /* fall through to opaque */ }
+    }
+    if (op === '|' && isConst(b) && b.c === 0) return a;
+    if (op === '|' && isConst(a) && a.c === 0) return b;
+    return opaque(op, a, b);
+  }
+
+  // ---------------------------------------------------------------- memory
+
+  /** An lvalue: a local by name, or a memory path named by its base value and the access. */
+  private lpath(node: SyntaxNode, st: State, failAt: number | null): { env?: string; mem?: string } {
+    node = stripParens(node);
+    switch (node.type) {
+      case 'identifier':
+        if (st.env.has(node.text)) {
+          if (st.aggregates.has(node.text) || key(st.env.get(node.text)!) === 'local:' + node.text) return { mem: 'local:' + node.text };
+          return { env: node.text };
+        }
+        return { mem: 'g:' + node.text };
+      case 'field_expression': {
+        const arg = node.childForFieldName('argument');
+        const field = node.childForFieldName('field')?.text ?? '?';
+        if (!arg) return { mem: '?' };
+        const arrow = node.text.slice(arg.endIndex - node.startIndex).trimStart().startsWith('->');
+        if (arrow) return { mem: `${this.baseKey(this.ev(arg, st, failAt), st)}->${field}` };
+        const p = this.lpath(arg, st, failAt);
+        return { mem: `${p.mem ?? key(st.env.get(p.env!) ?? konst(0))}.${field}` };
+      }
+      case 'subscript_expression': {
+        const arg = node.childForFieldName('argument');
+        const idx = node.childForFieldName('index');
+        if (!arg) return { mem: '?' };
+        const i = idx ? this.ev(idx, st, failAt) : konst(0);
+        const base = stripParens(arg);
+        const bk = base.type === 'identifier' && st.env.has(base.text) && key(st.env.get(base.text)!) === 'local:' + base.text
+          ? 'local:' + base.text : this.baseKey(this.ev(arg, st, failAt), st);
+        return { mem: `${bk}[${key(i)}]` };
+      }
+      case 'pointer_expression': {
+        const arg = node.childForFieldName('argument');
+        if (node.child(0)?.type === '*' && arg) return { mem: `*${this.baseKey(this.ev(arg, st, failAt), st)}` };
+        return { mem: '?' + node.startIndex };
+      }
+      default:
+        return { mem: '?' + node.text.slice(0, 40) };
+    }
+  }
+
+  /** `&x->f` used as a base is the path itself; other bases are their value's key. */
+  private baseKey(v: Val, _st: State): string {
+    const s = asSym(v);
+    if (s && s.startsWith('&')) return s.slice(1);
+    return key(v);
+  }
+
+  private loadIdent(name: string, st: State): Val {
+    const v = st.env.get(name);
+    if (v) return v;
+    const m = st.mem.get('g:' + name);
+    if (m) return m;
+    const c = this.constant(name);
+    if (c) return c;
+    return sym('g:' + name);
+  }
+
+  private constant(name: string): Val | undefined {
+    if (name in BUILTIN_CONSTANTS) return konst(BUILTIN_CONSTANTS[name]);
+    const d = this.o.defines.get(name);
+    if (d === undefined) return undefined;
+    if (typeof d !== 'string') return d;
+    // Evaluate a #define once, guarding against self-reference.
+    this.o.defines.set(name, sym('g:' + name));
+    const node = this.o.evalDefine(d);
+    let v: Val = sym('g:' + name);
+    if (node) {
+      const scratch = new State();
+      scratch.emu = undefined as unknown as EmuBridge;
+      try { v = this.ev(node, scratch, null); } catch { v = sym('g:' + name); }
+      if (!isConst(v) && /@\d+/.test(key(v))) v = sym('g:' + name); // position-dependent: keep it named
+    }
+    this.o.defines.set(name, v);
+    return v;
+  }
+
+  private load(p: { env?: string; mem?: string }, st: State): Val {
+    if (p.env !== undefined) return st.env.get(p.env) ?? sym('g:' + p.env);
+    const m = st.mem.get(p.mem!);
+    if (m) return m;
+    return sym(p.mem!);
+  }
+
+  private store(p: { env?: string; mem?: string }, v: Val, st: State, lnode: SyntaxNode): void {
+    if (p.env !== undefined) { st.env.set(p.env, v); return; }
+    st.mem.set(p.mem!, v);
+    if (!p.mem!.startsWith('local:')) this.escape(v, st, `stored in ${lnode.text.replace(/\s+/g, '')}`);
+  }
+
+  /** Resources whose handle flows into `v` are now reachable by the caller. */
+  private escape(v: Val, st: State, how: string): void {
+    const k = key(v);
+    for (const r of st.resources) {
+      if (r.escaped || r.state !== 'live') continue;
+      if (r.handles.some((h) => k.includes(h))) r.escaped = how;
+    }
+  }
+
+  private assign(node: SyntaxNode, st: State, failAt: number | null): Val {
+    const l = node.childForFieldName('left');
+    const r = node.childForFieldName('right');
+    const op = node.child(1)?.type ?? '=';
+    if (!l || !r) return konst(0);
+    const rv = this.ev(r, st, failAt);
+    const p = this.lpath(l, st, failAt);
+    let v = rv;
+    if (op !== '=') {
+      const old = this.load(p, st);
+      const bop = op.slice(0, -1);
+      if (bop === '+') v = add(old, rv);
+      else if (bop === '-') v = sub(old, rv);
+      else if (bop === '|' && isConst(old) && old.c === 0) v = rv;
+      else if (isConst(old) && isConst(rv)) {
+        const x = BigInt(Math.trunc(old.c)), y = BigInt(Math.trunc(rv.c));
+        v = konst(Number(bop === '|' ? x | y : bop === '&' ? x & y : bop === '<<' ? x << y : bop === '>>' ? x >> y : bop === '*' ? x * y : x));
+      } else v = opaque(bop, old, rv);
+    }
+    this.store(p, v, st, l);
+    return v;
+  }
+
+  // ---------------------------------------------------------------- calls
+
+  private site(node: SyntaxNode, api: string): SiteRef {
+    const fn = node.childForFieldName('function') ?? node;
+    return {
+      at: node.startIndex, line: fn.startPosition.row, col: fn.startPosition.column,
+      endLine: node.endPosition.row, endCol: node.endPosition.column, api,
+    };
+  }
+
+  private occurrence(node: SyntaxNode, st: State): number {
+    const n = st.occ.get(node.startIndex) ?? 0;
+    st.occ.set(node.startIndex, n + 1);
+    return n;
+  }
+
+  private call(node: SyntaxNode, st: State, failAt: number | null): Val {
+    const fnode = node.childForFieldName('function');
+    const argNodes = node.childForFieldName('arguments')?.namedChildren.filter((c) => c.type !== 'comment') ?? [];
+    const name = fnode?.type === 'identifier' ? fnode.text : '';
+    const api = name ? lookupApi(name, this.o.config.wrappers) : undefined;
+    if (api) return this.apiCall(node, name, api.spec, api.argMap, argNodes, st, failAt);
+    if (name && HELPERS.has(name)) return this.helper(name, node, argNodes, st, failAt);
+    const args = argNodes.map((a) => this.ev(a, st, failAt));
+    const summary = name ? this.o.summaries.get(name) : undefined;
+    const occ = this.occurrence(node, st);
+    const ret = sym(`${name || 'call'}()@${node.startIndex}#${occ}`);
+    // An unknown callee may write through pointers to locals it is given.
+    argNodes.forEach((a, i) => {
+      const s = stripParens(a);
+      if (s.type === 'pointer_expression' && s.child(0)?.type === '&') {
+        const target = s.childForFieldName('argument');
+        if (target) {
+          const p = this.lpath(target, st, failAt);
+          if (p.env !== undefined) st.env.set(p.env, sym(`out:${name}@${node.startIndex}#${occ}:${i}`));
+          else this.escapeLocal(p.mem!, st);
+        }
+      } else if (s.type === 'identifier' && st.env.has(s.text) && key(st.env.get(s.text)!) === 'local:' + s.text) {
+        this.escapeLocal('local:' + s.text, st);
+      }
+    });
+    if (summary) {
+      // A static helper of this file: it releases what it is known to release, reachable from its arguments.
+      if (summary.releases.size) {
+        const argKeys = args.map(key);
+        for (const r of st.resources) {
+          if (r.state !== 'live' || !summary.releases.has(r.kind)) continue;
+          const direct = r.handles.some((h) => argKeys.some((k) => k.includes(h)));
+          const reachable = argKeys.some((k) => !isConst(konst(0)) || [...st.mem.entries()].some(([p, v]) => p.startsWith(k) && r.handles.some((h) => key(v).includes(h))));
+          if (direct) { r.state = 'released'; r.releasedBy = this.site(node, name); }
+          else if (reachable || argKeys.length === 0) { r.state = 'maybe-released'; r.releasedBy = this.site(node, name); }
+        }
+      }
+      if (summary.fails) {
+        const s = this.site(node, name);
+        const fail = failAt !== null && !st.failed && st.fallibleCount === failAt;
+        st.fallibleCount++;
+        if (fail) {
+          st.failed = s;
+          st.addFact(ret, summary.fails === 'neg-errno' ? { zero: false, neg: true } : { zero: true });
+          this.step(st, node, name, args, summary.fails === 'neg-errno' ? '-> -errno (injected failure)' : '-> NULL (injected failure)');
+        } else if (failAt !== null || this.o.onlyFailAt !== undefined) {
+          st.addFact(ret, summary.fails === 'neg-errno' ? { zero: true, neg: false } : { zero: false });
+        }
+      }
+      return ret;
+    }
+    return ret;
+  }
+
+  private escapeLocal(prefix: string, st: State): void {
+    for (const [p, v] of st.mem) if (p.startsWith(prefix)) this.escape(v, st, `passed in ${prefix.slice(6)}`);
+  }
+
+  /** Known macros and pure helpers. */
+  private helper(name: string, node: SyntaxNode, argNodes: SyntaxNode[], st: State, failAt: number | null): Val {
+    const a = argNodes.map((n) => this.ev(n, st, failAt));
+    const c = (i: number) => (a[i] && isConst(a[i]) ? a[i].c : undefined);
+    const pageShift = 12;
+    switch (name) {
+      case 'likely': case 'unlikely': case 'cpu_to_le32': case 'cpu_to_le64': case 'le32_to_cpu': case 'le64_to_cpu':
+        return a[0] ?? konst(0);
+      case 'WARN_ON': case 'WARN_ON_ONCE':
+        if (a[0]) this.markChecked(a[0], st);
+        return a[0] ?? konst(0);
+      case 'PFN_PHYS': return a[0] ? (isConst(a[0]) ? konst(a[0].c * 2 ** pageShift) : mulConst(a[0], 2 ** pageShift)) : konst(0);
+      case 'PHYS_PFN': return c(0) !== undefined ? konst(Math.floor(c(0)! / 2 ** pageShift)) : opaque(name, a[0]);
+      case 'PAGE_ALIGN': return c(0) !== undefined ? konst(Math.ceil(c(0)! / 4096) * 4096) : opaque(name, a[0]);
+      case 'ALIGN': case 'round_up':
+        return c(0) !== undefined && c(1) ? konst(Math.ceil(c(0)! / c(1)!) * c(1)!) : opaque('ALIGN', a[0], a[1] ?? konst(0));
+      case 'round_down': return c(0) !== undefined && c(1) ? konst(Math.floor(c(0)! / c(1)!) * c(1)!) : opaque(name, a[0], a[1] ?? konst(0));
+      case 'DIV_ROUND_UP': return c(0) !== undefined && c(1) ? konst(Math.ceil(c(0)! / c(1)!)) : opaque(name, a[0], a[1] ?? konst(0));
+      case 'get_order': {
+        const n = c(0);
+        if (n === undefined) return opaque(name, a[0]);
+        let o = 0;
+        while (4096 * 2 ** o < n) o++;
+        return konst(o);
+      }
+      case 'BIT': case 'BIT_ULL': return c(0) !== undefined ? konst(2 ** c(0)!) : opaque('BIT', a[0]);
+      case 'GENMASK': case 'GENMASK_ULL':
+        return c(0) !== undefined && c(1) !== undefined ? konst(2 ** (c(0)! + 1) - 2 ** c(1)!) : opaque(name, a[0], a[1]);
+      case 'DMA_BIT_MASK': return c(0) !== undefined ? konst(c(0)! >= 53 ? Number.MAX_SAFE_INTEGER : 2 ** c(0)! - 1) : opaque(name, a[0]);
+      case 'min': case 'min_t': case 'max': case 'max_t': {
+        const [x, y] = name.endsWith('_t') ? [a[1], a[2]] : [a[0], a[1]];
+        if (x && y && isConst(x) && isConst(y)) return konst(name.startsWith('min') ? Math.min(x.c, y.c) : Math.max(x.c, y.c));
+        return opaque(name.replace(/_t$/, ''), x ?? konst(0), y ?? konst(0));
+      }
+      case 'IS_ERR': case 'IS_ERR_OR_NULL': {
+        const x = a[0] ?? konst(0);
+        this.markChecked(x, st);
+        const f = st.fact(x);
+        if (f?.err !== undefined) return konst(f.err ? 1 : 0);
+        return opaque(name, x);
+      }
+      case 'PTR_ERR': case 'PTR_ERR_OR_ZERO': {
+        const x = a[0] ?? konst(0);
+        this.markChecked(x, st);
+        const v = opaque('PTR_ERR', x);
+        if (st.fact(x)?.err) st.addFact(v, { neg: true, zero: false });
+        return v;
+      }
+      case 'ERR_PTR': case 'ERR_CAST': {
+        const v = opaque('ERR_PTR', a[0] ?? konst(0));
+        st.addFact(v, { err: true, zero: false });
+        return v;
+      }
+      case 'iommu_get_domain_for_dev': {
+        const v = opaque(name, a[0] ?? konst(0));
+        st.dmaDomains.add(key(v));
+        const dev = st.emu.device(key(a[0] ?? konst(0)));
+        const d = st.emu.sys.getDomainForDev(dev);
+        if (d !== null) st.emu.setDomain(key(v), d);
+        this.step(st, node, name, a, d !== null ? `-> DMA domain #${d}` : '-> NULL');
+        return v;
+      }
+      case 'iova_dma_addr': case 'iova_pfn': {
+        const v = opaque(name, a[1] ?? konst(0));
+        this.linkHandle(a[1], v, st);
+        const lo = this.concrete(sym(`${key(a[1] ?? konst(0))}->pfn_lo`), st);
+        if (name === 'iova_dma_addr' && lo !== undefined) st.emu.model.set(asSym(v)!, lo * st.emu.granule);
+        return v;
+      }
+      case 'iova_size': {
+        const v = opaque(name, a[0] ?? konst(0));
+        return v;
+      }
+      case 'iommu_iova_to_phys': {
+        const dom = st.emu.domain(key(a[0] ?? konst(0)));
+        const iova = this.concrete(a[1] ?? konst(0), st) ?? 0;
+        const v = opaque(name + '@' + node.startIndex, a[1] ?? konst(0));
+        st.emu.model.set(asSym(v)!, st.emu.sys.iovaToPhys(dom, iova));
+        return v;
+      }
+      default:
+        return opaque(name, ...a);
+    }
+  }
+
+  /** A value derived from a handle identifies the same resource (iova_dma_addr(iovad, iova)). */
+  private linkHandle(from: Val | undefined, to: Val, st: State): void {
+    if (!from) return;
+    const fk = key(from);
+    for (const r of st.resources) if (r.handles.includes(fk)) r.handles.push(key(to));
+  }
+
+  private concrete(v: Val, st: State): number | undefined {
+    if (isConst(v)) return v.c;
+    let n = v.c;
+    for (const [s, k] of v.t) {
+      const m = st.emu?.model.get(s);
+      if (m === undefined) return undefined;
+      n += k * m;
+    }
+    return n;
+  }
+
+  private conc(v: Val | undefined, st: State, dflt: number): number {
+    if (!v) return dflt;
+    return this.concrete(v, st) ?? dflt;
+  }
+
+  private apiCall(node: SyntaxNode, name: string, spec: ApiSpec, argMap: number[] | undefined, argNodes: SyntaxNode[],
+    st: State, failAt: number | null): Val {
+    const raw = argNodes.map((a) => this.ev(a, st, failAt));
+    const argNode = (i: number): SyntaxNode | undefined => argNodes[argMap ? argMap[i] ?? -1 : i];
+    const arg = (i: number | undefined): Val | undefined => (i === undefined ? undefined : raw[argMap ? argMap[i] ?? -1 : i]);
+    const site = this.site(node, name);
+    const occ = this.occurrence(node, st);
+    const ret = sym(`${name}@${node.startIndex}#${occ}`);
+
+    if (spec.checksArg !== undefined) {
+      const v = arg(spec.checksArg) ?? konst(0);
+      this.markChecked(v, st);
+      const f = st.fact(v);
+      if (f?.err !== undefined) return konst(f.err ? 1 : 0);
+      return opaque('dma_mapping_error', v);
+    }
+
+    if (spec.failure) {
+      const fail = failAt !== null && !st.failed && st.fallibleCount === failAt;
+      st.fallibleCount++;
+      if (spec.mustCheck) st.fallible.set(site.at, { site, val: key(ret) });
+      const facts: Record<string, [Fact, Fact]> = {
+        'null': [{ zero: false, err: false }, { zero: true }],
+        'zero': [{ zero: false, neg: false }, { zero: true }],
+        'neg-errno': [{ zero: true, neg: false }, { zero: false, neg: true }],
+        'err-ptr': [{ zero: false, err: false }, { zero: false, err: true }],
+        'dma-mapping-error': [{ err: false }, { err: true }],
+      };
+      const [ok, bad] = facts[spec.failure];
+      if (fail) {
+        st.failed = site;
+        st.addFact(ret, bad);
+        st.emu.model.set(key(ret), spec.failure === 'neg-errno' ? -12 : 0);
+        st.events.push({ k: 'fail', site });
+        const shown = spec.failure === 'neg-errno' ? '-ENOMEM' : spec.failure === 'err-ptr' ? 'ERR_PTR(-ENOMEM)'
+          : spec.failure === 'dma-mapping-error' ? 'DMA_MAPPING_ERROR' : spec.failure === 'null' ? 'NULL' : '0';
+        this.step(st, node, name, raw, `-> ${shown} (injected failure)`);
+        return ret;
+      }
+      st.addFact(ret, ok);
+    }
+
+    if (spec.devres) {
+      this.step(st, node, name, raw, '-> ok (device-managed)');
+      return ret;
+    }
+
+    let result = 'ok';
+    const emuEvents: { kind: string; text: string }[] = [];
+    try {
+      result = this.emulate(name, spec, arg, argNode, ret, st);
+    } catch (e) {
+      emuEvents.push({ kind: 'internal', text: `emulator: ${(e as Error).message}` });
+    }
+
+    if (spec.acquires) {
+      const a = spec.acquires;
+      const handles: string[] = [];
+      let identity: Val = ret;
+      if (a.handle !== 'ret') identity = arg(a.handle.outArg) ?? ret;
+      handles.push(key(identity));
+      if (a.alsoOut !== undefined) {
+        const out = argNode(a.alsoOut);
+        const hv = sym(`${key(ret)}:handle`);
+        if (out) this.writeThrough(out, hv, st, failAt);
+        handles.push(key(hv));
+      }
+      const res: Resource = {
+        id: `${site.at}#${occ}`, kind: a.kind, api: name, site, handles,
+        size: a.fixedOrder !== undefined ? konst(a.fixedOrder) : arg(a.size),
+        dir: arg(a.dir), dev: a.dev !== undefined ? key(arg(a.dev) ?? konst(0)) : undefined,
+        domain: a.domain !== undefined ? key(arg(a.domain) ?? konst(0)) : undefined,
+        iova: a.iova !== undefined ? arg(a.iova) : undefined,
+        ret: key(ret), state: 'live', occurrence: occ,
+        ownedByContainer: a.ownedByContainer, leaksOnlyOnFailure: a.leaksOnlyOnFailure,
+      };
+      // Identity taken from an argument the caller can reach (its sg list, its domain): the caller can undo it.
+      if (a.handle !== 'ret' && /(^|[^a-z])(param:|g:)/.test(key(identity))) res.escaped = 'belongs to an object of the caller';
+      st.resources.push(res);
+      st.events.push({ k: 'acquire', site, res: res.id });
+      if (a.kind === 'iommu-mapping') this.mapEvent(res, arg, st, site);
+    }
+
+    if (spec.releases) this.release(spec, name, site, arg, st, node);
+
+    this.step(st, node, name, raw, result, emuEvents);
+    return ret;
+  }
+
+  /** Store a value through an out-parameter expression (`&priv->dma` or a `dma_addr_t *` variable). */
+  private writeThrough(out: SyntaxNode, v: Val, st: State, failAt: number | null): void {
+    const s = stripParens(out);
+    if (s.type === 'pointer_expression' && s.child(0)?.type === '&') {
+      const t = s.childForFieldName('argument');
+      if (t) this.store(this.lpath(t, st, failAt), v, st, t);
+      return;
+    }
+    const pv = this.ev(s, st, failAt);
+    const p = { mem: `*${this.baseKey(pv, st)}` };
+    this.store(p, v, st, s);
+  }
+
+  private mapEvent(res: Resource, arg: (i: number | undefined) => Val | undefined, st: State, site: SiteRef): void {
+    const iova = res.iova ?? konst(0);
+    const dmaManaged = res.domain !== undefined && st.dmaDomains.has(res.domain);
+    // Is the IOVA one an allocator handed out? (a term that is, or equals, an allocated handle)
+    const allocated = (v: Val): boolean => {
+      const keys = [key(v), ...v.t.map(([s]) => s), ...v.t.map(([s]) => st.alias.get(s)).filter((x): x is Val => !!x).map(key)];
+      return st.resources.some((r) => r !== res && ['iova', 'iova-fast', 'dma-iova', 'dma-mapping', 'coherent', 'dma-sg'].includes(r.kind)
+        && r.handles.some((h) => keys.some((k) => k.includes(h))));
+    };
+    const size = arg(spec_size(res)) ?? res.size;
+    st.events.push({
+      k: 'map', site, res: res.id,
+      detail: {
+        dmaManaged, fromAllocator: allocated(iova), iova: isConst(iova) ? iova.c : undefined,
+        size: size && isConst(size) ? size.c : undefined, iovaText: show(iova),
+      },
+    });
+  }
+
+  private release(spec: ApiSpec, name: string, site: SiteRef, arg: (i: number | undefined) => Val | undefined,
+    st: State, node: SyntaxNode): void {
+    const rel = spec.releases!;
+    const h = arg(rel.handle) ?? konst(0);
+    const hk = key(h);
+    const aliasKey = asSym(h) ? st.alias.get(asSym(h)!) : undefined;
+    const keys = [hk, ...(aliasKey ? [key(aliasKey)] : [])];
+    const candidates = st.resources.filter((r) => rel.kinds.includes(r.kind));
+    if (rel.range) {
+      const size = arg(rel.size);
+      const dom = key(arg(rel.domain) ?? konst(0));
+      let hit = false;
+      for (const r of candidates) {
+        if (r.state !== 'live' || (r.domain !== undefined && r.domain !== dom)) continue;
+        const start = r.iova ?? konst(0);
+        if (provablyEqual(start, h) || keys.includes(key(start))) {
+          hit = true;
+          r.state = 'released';
+          r.releasedBy = site;
+          const only = candidates.filter((x) => x.state !== 'released' || x === r).filter((x) => x.domain === r.domain).length === 1;
+          if (size && r.size && only && provablyDifferent(size, r.size)) {
+            st.events.push({ k: 'mismatch', site, res: r.id, detail: { what: 'size', acquired: show(r.size), released: show(size) } });
+          }
+        } else {
+          const d = sub(start, h);
+          const outside = isConst(d) && size && isConst(size) && (d.c < 0 || d.c >= size.c);
+          if (!outside) { r.state = 'maybe-released'; r.releasedBy = site; hit = true; }
+        }
+      }
+      if (!hit) st.events.push({ k: 'unknown-release', site });
+      return;
+    }
+    const r = candidates.find((x) => x.state === 'live' && x.handles.some((k) => keys.includes(k)));
+    if (!r) {
+      const known = candidates.some((x) => x.handles.some((k) => keys.includes(k)));
+      if (!known) {
+        // Releasing something we cannot name (an array slot indexed by an unknown, a field we never saw
+        // written): it may be any live resource of this kind. Stay quiet about them.
+        for (const x of candidates) if (x.state === 'live' && x.escaped === undefined) { x.state = 'maybe-released'; x.releasedBy = site; }
+        for (const x of candidates) if (x.state === 'live' && x.escaped !== undefined) { x.state = 'maybe-released'; x.releasedBy = site; }
+        st.events.push({ k: 'unknown-release', site });
+      }
+      return;
+    }
+    r.state = 'released';
+    r.releasedBy = site;
+    st.events.push({ k: 'release', site, res: r.id });
+    const size = rel.fixedOrder !== undefined ? konst(rel.fixedOrder) : arg(rel.size);
+    if (size && r.size) {
+      if (r.kind === 'dma-sg' && key(size) === r.ret) {
+        st.events.push({ k: 'mismatch', site, res: r.id, detail: { what: 'nents-returned', acquired: show(r.size), released: 'the count dma_map_sg() returned' } });
+      } else if (provablyDifferent(size, r.size)) {
+        st.events.push({ k: 'mismatch', site, res: r.id, detail: { what: rel.sizeIsOrder ? 'order' : r.kind === 'dma-sg' ? 'nents' : 'size', acquired: show(r.size), released: show(size) } });
+      }
+    }
+    if (rel.alsoHandle !== undefined && r.kind === 'coherent') {
+      const dh = arg(rel.alsoHandle);
+      const mine = r.handles[1];
+      if (dh && mine && isConst(dh) && key(dh) !== mine) {
+        st.events.push({ k: 'mismatch', site, res: r.id, detail: { what: 'dma handle', acquired: 'the handle dma_alloc_coherent() returned', released: show(dh) } });
+      }
+    }
+    void node;
+  }
+
+  /** Run the call on the emulator; returns the printable result. */
+  private emulate(name: string, spec: ApiSpec, arg: (i: number | undefined) => Val | undefined,
+    argNode: (i: number) => SyntaxNode | undefined, ret: Val, st: State): string {
+    const e = st.emu;
+    const sys = e.sys;
+    const rk = key(ret);
+    const devOf = (i: number) => e.device(key(arg(i) ?? konst(0)));
+    const dirOf = (i: number | undefined) => this.conc(arg(i), st, 0);
+    const base = spec.acquires ?? undefined;
+    switch (spec.acquires?.kind ?? spec.releases?.kinds[0]) {
+      case 'iova': {
+        if (name === 'alloc_iova' || name === 'reserve_iova') {
+          const iovad = e.iovad(key(arg(0) ?? konst(0)));
+          const r = name === 'alloc_iova'
+            ? sys.allocIova(iovad, Math.max(1, this.conc(arg(1), st, 1)), this.conc(arg(2), st, 0xfffff), this.conc(arg(3), st, 0) !== 0)
+            : sys.reserveIova(iovad, this.conc(arg(1), st, 0), this.conc(arg(2), st, 0));
+          if (!r) return '-> NULL (emulator: no space)';
+          e.model.set(rk, 0xffff000000000 + r.pfnLo);
+          e.model.set(`${rk}->pfn_lo`, r.pfnLo);
+          e.model.set(`${rk}->pfn_hi`, r.pfnHi);
+          return `-> iova [pfn ${hex(r.pfnLo)}..${hex(r.pfnHi)}]`;
+        }
+        const iovad = e.iovad(key(arg(0) ?? konst(0)));
+        const h = arg(1) ?? konst(0);
+        const pfn = name === 'free_iova' ? this.conc(h, st, 0) : e.model.get(`${key(h)}->pfn_lo`);
+        if (pfn !== undefined) sys.freeIova(iovad, pfn);
+        return 'ok';
+      }
+      case 'iova-fast': {
+        const iovad = e.iovad(key(arg(0) ?? konst(0)));
+        if (name === 'alloc_iova_fast') {
+          const pfn = sys.allocIovaFast(iovad, Math.max(1, this.conc(arg(1), st, 1)), this.conc(arg(2), st, 0xfffff), false);
+          e.model.set(rk, pfn);
+          return `-> pfn ${hex(pfn)}`;
+        }
+        sys.freeIovaFast(iovad, this.conc(arg(1), st, 0), Math.max(1, this.conc(arg(2), st, 1)));
+        return 'ok';
+      }
+      case 'dma-mapping': {
+        if (base) {
+          const dev = devOf(0);
+          const pa = e.buffer(key(arg(1) ?? konst(0))) + (name.startsWith('dma_map_page') || name === 'skb_frag_dma_map' ? this.conc(arg(2), st, 0) : 0);
+          const dma = sys.dmaMap(dev, pa, Math.max(1, this.conc(arg(base.size), st, 4096)), dirOf(base.dir), name);
+          e.model.set(rk, dma);
+          return `-> dma ${hex(dma)}`;
+        }
+        const dev = devOf(0);
+        sys.dmaUnmap(dev, this.conc(arg(1), st, 0), Math.max(1, this.conc(arg(2), st, 4096)), dirOf(3), name);
+        return 'ok';
+      }
+      case 'dma-sg': {
+        const dev = devOf(0);
+        if (base) {
+          const n = Math.max(1, Math.min(64, this.conc(arg(2), st, 1)));
+          const segs = Array.from({ length: n }, (_, i) => ({ paddr: e.buffer(`${key(arg(1) ?? konst(0))}[${i}]`), length: 4096 }));
+          const r = sys.dmaMapSg(dev, segs, dirOf(3));
+          e.model.set(rk, r.nents);
+          if (r.addrs[0] !== undefined) e.model.set(`sg:${key(arg(1) ?? konst(0))}`, r.addrs[0]);
+          return `-> ${r.nents} segment(s) at ${r.addrs.slice(0, 4).map(hex).join(', ')}`;
+        }
+        const first = e.model.get(`sg:${key(arg(1) ?? konst(0))}`);
+        if (first !== undefined) sys.dmaUnmapSg(dev, first, Math.max(1, this.conc(arg(2), st, 1)), dirOf(3));
+        return 'ok';
+      }
+      case 'coherent': {
+        const dev = devOf(0);
+        if (base) {
+          const r = sys.dmaAllocCoherent(dev, Math.max(1, this.conc(arg(1), st, 4096)));
+          if (!r) return '-> NULL (emulator: out of memory)';
+          e.model.set(rk, r.cpu);
+          e.model.set(`${rk}:handle`, r.dma);
+          return `-> cpu ${hex(r.cpu)}, dma ${hex(r.dma)}`;
+        }
+        sys.dmaFreeCoherent(dev, Math.max(1, this.conc(arg(1), st, 4096)), this.conc(arg(2), st, 0), this.conc(arg(3), st, 0));
+        return 'ok';
+      }
+      case 'pages': {
+        if (base) {
+          const order = base.fixedOrder ?? Math.max(0, Math.min(10, this.conc(arg(base.size), st, 0)));
+          const pa = sys.allocPages(order);
+          e.model.set(rk, pa);
+          return pa ? `-> pa ${hex(pa)} (order ${order})` : '-> 0 (emulator: out of memory)';
+        }
+        const rel = spec.releases!;
+        const order = rel.fixedOrder ?? Math.max(0, this.conc(arg(rel.size), st, 0));
+        const pa = this.concrete(arg(0) ?? konst(0), st);
+        if (pa !== undefined) sys.freePages(pa, order);
+        return 'ok';
+      }
+      case 'domain': {
+        if (base) {
+          const d = sys.domainAlloc('unmanaged');
+          if (d === null) return '-> NULL';
+          e.setDomain(rk, d);
+          return `-> unmanaged domain #${d}`;
+        }
+        const d = e.domain(key(arg(0) ?? konst(0)));
+        sys.domainFree(d);
+        return 'ok';
+      }
+      case 'attachment': {
+        const d = e.domain(key(arg(0) ?? konst(0)));
+        const dev = devOf(1);
+        if (base) {
+          const r = sys.attachDevice(d, dev);
+          return r === 0 ? '-> 0' : `-> ${r}`;
+        }
+        sys.detachDevice(d, dev);
+        return 'ok';
+      }
+      case 'iommu-mapping': {
+        const d = e.domain(key(arg(0) ?? konst(0)));
+        const iovaV = arg(1) ?? konst(0);
+        const iova = this.concrete(iovaV, st) ?? e.fixedIova(key(iovaV));
+        if (base) {
+          const paV = arg(2) ?? konst(0);
+          const pa = this.concrete(paV, st) ?? e.buffer(key(paV));
+          const size = Math.max(1, this.conc(arg(3), st, 4096));
+          const r = sys.map(d, iova, pa, size, this.conc(arg(4), st, 3));
+          return r === 0 ? '-> 0' : `-> ${r} (emulator)`;
+        }
+        const n = sys.unmap(d, iova, Math.max(1, this.conc(arg(2), st, 4096)));
+        e.model.set(rk, n);
+        return `-> ${hex(n)} bytes unmapped`;
+      }
+      case 'dma-iova': {
+        const dev = devOf(0);
+        const dom = sys.getDomainForDev(dev);
+        const info = dom !== null ? sys.domainInfo(dom) : null;
+        if (!info || info.iovad === null) return '-> 0 (no DMA cookie)';
+        const shift = Math.log2(e.granule);
+        if (base) {
+          const size = Math.max(1, this.conc(arg(1), st, 4096));
+          const r = sys.allocIova(info.iovad, Math.ceil(size / e.granule), Math.floor(this.conc(arg(2), st, 0xffffffff) / e.granule), true);
+          if (!r) return '-> 0 (emulator: no space)';
+          e.model.set(rk, r.pfnLo * 2 ** shift);
+          return `-> iova ${hex(r.pfnLo * 2 ** shift)}`;
+        }
+        sys.freeIova(info.iovad, Math.floor(this.conc(arg(1), st, 0) / e.granule));
+        return 'ok';
+      }
+      default:
+        return 'ok';
+    }
+  }
+
+  private step(st: State, node: SyntaxNode, name: string, args: Val[], result: string, extra: { kind: string; text: string }[] = []): void {
+    const events = [...extra, ...(st.emu ? st.emu.drain().map((x) => ({ kind: x.kind, text: x.text })) : [])];
+    const shown = args.map((a) => {
+      const c = this.concrete(a, st);
+      return isConst(a) ? show(a) : c !== undefined ? hex(c) : compact(a);
+    });
+    st.steps.push({
+      line: node.startPosition.row,
+      call: `${name}(${shown.join(', ')})`,
+      result,
+      values: {},
+      events,
+      snapshot: this.o.snapshots ? st.steps.length : undefined,
+    });
+    if (this.o.snapshots) {
+      const snaps = ((st as unknown as { snaps?: Record<string, unknown>[] }).snaps ??= []);
+      snaps.push(st.emu.sys.inspect());
+    }
+  }
+}
+
+function spec_size(res: Resource): number | undefined {
+  void res;
+  return undefined;
+}
+
+function compact(v: Val): string {
+  const s = show(v);
+  return s.length > 48 ? s.slice(0, 45) + '...' : s;
+}
+
+export function parseNumber(text: string): number {
+  const t = text.replace(/[uUlL]+$/, '');
+  if (/^0[xX]/.test(t)) return Number(BigInt(t) & 0x1fffffffffffffn);
+  if (/^0[bB]/.test(t)) return parseInt(t.slice(2), 2);
+  if (/^0[0-7]+$/.test(t)) return parseInt(t, 8);
+  const n = Number(t);
+  return Number.isFinite(n) ? Math.trunc(n) : 0;
+}
+
+export { KIND_NAME, declaratorName };

@@ -1,0 +1,137 @@
+/**
+ * The symbolic state of one path: locals, memory reached through pointers, the facts branch
+ * conditions added, the resources acquired, and the emulator the API calls ran against.
+ * `fork()` copies the maps (they are small: a function's locals and the lvalues it touched)
+ * and forks the emulator, which is copy-on-write.
+ */
+import type { ResourceKind } from '../model/api';
+import type { PathStep } from '../engine/types';
+import type { EmuBridge } from '../model/emulate';
+import { Val, key } from './value';
+
+export interface Fact {
+  zero?: boolean;
+  neg?: boolean;
+  /** An error marker: ERR_PTR value, or DMA_MAPPING_ERROR. */
+  err?: boolean;
+}
+
+export interface SiteRef {
+  /** Start byte of the call node: identifies the call site in the function. */
+  at: number;
+  line: number;
+  col: number;
+  endLine: number;
+  endCol: number;
+  api: string;
+}
+
+export interface Resource {
+  id: string;
+  kind: ResourceKind;
+  api: string;
+  site: SiteRef;
+  /** Keys of the values that identify it (the pointer, the dma address, the pfn...). */
+  handles: string[];
+  /** What the acquiring call named as size (pages, bytes, nents, order...). */
+  size?: Val;
+  dir?: Val;
+  dev?: string;
+  domain?: string;
+  iova?: Val;
+  /** Key of the call's return value (dma_map_sg's count). */
+  ret?: string;
+  state: 'live' | 'released' | 'maybe-released';
+  releasedBy?: SiteRef;
+  /** How the caller can reach it, when it can: "stored in priv->dma", "returned". */
+  escaped?: string;
+  ownedByContainer?: boolean;
+  leaksOnlyOnFailure?: boolean;
+  /** Iteration of the enclosing loop it was acquired in (for messages). */
+  occurrence: number;
+}
+
+/** A fallible call's result that some path must check. */
+export interface Pending {
+  site: SiteRef;
+  /** The value whose test counts as the check. */
+  val: string;
+}
+
+export interface ExecEvent {
+  k: 'acquire' | 'release' | 'mismatch' | 'map' | 'fail' | 'unknown-release';
+  site: SiteRef;
+  res?: string;
+  detail?: Record<string, unknown>;
+}
+
+export class State {
+  block = 0;
+  idx = 0;
+  env = new Map<string, Val>();
+  mem = new Map<string, Val>();
+  facts = new Map<string, Fact>();
+  resources: Resource[] = [];
+  /** Sites of fallible calls executed, and those whose result was tested. */
+  fallible = new Map<number, Pending>();
+  checked = new Set<number>();
+  /** Fallible calls passed on this path (for fail-nth injection). */
+  fallibleCount = 0;
+  /** The injected failure, once it happened. */
+  failed?: SiteRef;
+  visits = new Map<number, number>();
+  occ = new Map<number, number>();
+  steps: PathStep[] = [];
+  events: ExecEvent[] = [];
+  /** Values known to be a DMA-API-managed domain (from iommu_get_domain_for_dev). */
+  dmaDomains = new Set<string>();
+  /** Symbols proven equal to another value by a branch (`if (tmp != iova) return`). */
+  alias = new Map<string, Val>();
+  /** Types of locals, as written (for `sizeof` and aggregate detection). */
+  aggregates = new Set<string>();
+  emu!: EmuBridge;
+
+  fork(): State {
+    const s = new State();
+    s.block = this.block;
+    s.idx = this.idx;
+    s.env = new Map(this.env);
+    s.mem = new Map(this.mem);
+    s.facts = new Map(this.facts);
+    s.resources = this.resources.map((r) => ({ ...r, handles: [...r.handles] }));
+    s.fallible = new Map(this.fallible);
+    s.checked = new Set(this.checked);
+    s.fallibleCount = this.fallibleCount;
+    s.failed = this.failed;
+    s.visits = new Map(this.visits);
+    s.occ = new Map(this.occ);
+    s.steps = this.steps.slice();
+    s.events = this.events.slice();
+    s.dmaDomains = new Set(this.dmaDomains);
+    s.alias = new Map(this.alias);
+    s.aggregates = this.aggregates;
+    s.emu = this.emu.fork();
+    return s;
+  }
+
+  fact(v: Val): Fact | undefined {
+    return this.facts.get(key(v));
+  }
+
+  addFact(v: Val, f: Fact): void {
+    const k = key(v);
+    this.facts.set(k, { ...this.facts.get(k), ...f });
+  }
+
+  /** A digest of what matters for the rest of the path, to merge identical states at joins. */
+  digest(): string {
+    const parts: string[] = [String(this.block), this.failed ? 'F' + this.failed.at : 'S' + this.fallibleCount];
+    for (const [k, v] of this.env) parts.push(k + '=' + key(v));
+    for (const [k, v] of this.mem) parts.push(k + ':=' + key(v));
+    for (const [k, f] of this.facts) parts.push(k + '?' + (f.zero ? 'z' : f.zero === false ? 'n' : '') + (f.neg ? '-' : f.neg === false ? '+' : '') + (f.err ? 'e' : ''));
+    for (const r of this.resources) parts.push(r.id + r.state + (r.escaped ? 'x' : ''));
+    parts.push([...this.checked].join(','));
+    parts.push([...this.fallible.keys()].join(','));
+    return parts.join(';');
+  }
+}

@@ -1,0 +1,369 @@
+/**
+ * Lowering of one C function body (a tree-sitter node) to a control-flow graph.
+ *
+ * Statements become blocks of straight-line instructions ending in a terminator. Conditions
+ * are split on `&&`, `||` and `!` into chains of branches, so the right operand of a
+ * short-circuit only runs on the edge that reaches it (the kernel writes
+ * `if (!p || dma_mapping_error(dev, d))`). `goto` and labels are edges, which is what
+ * the kernel's unwind ladders need; loops carry the variables their body assigns so the
+ * executor can widen them when it stops unrolling.
+ *
+ * Error nodes are skipped locally: an ERROR child of a compound statement is lowered as
+ * the statements tree-sitter recovered inside it, where there are any.
+ */
+import type { SyntaxNode } from '../parse/parser';
+
+export type Instr =
+  /** Evaluate an expression for its effects (calls, assignments). */
+  | { k: 'eval'; node: SyntaxNode }
+  /** Declare a local; `init` is the initialiser expression, if any. */
+  | { k: 'decl'; name: string; node: SyntaxNode; init: SyntaxNode | null; aggregate: boolean };
+
+export type Term =
+  | { k: 'jump'; to: number }
+  /** Branch on an expression's truth. */
+  | { k: 'branch'; cond: SyntaxNode; t: number; f: number }
+  | { k: 'return'; node: SyntaxNode | null; stmt: SyntaxNode }
+  /** Switch: compare `value` with each case in order. */
+  | { k: 'switch'; value: SyntaxNode; cases: { value: SyntaxNode | null; to: number }[]; otherwise: number };
+
+export interface Block {
+  id: number;
+  instrs: Instr[];
+  term: Term;
+  /** Set on a loop head: the variables (as written) the loop assigns, for widening. */
+  loop?: { assigned: string[]; node: SyntaxNode; exit: number };
+}
+
+export interface Cfg {
+  blocks: Block[];
+  entry: number;
+  /** Blocks with more than one predecessor: where identical states are merged. */
+  joins: Set<number>;
+  /** Labels by name, for fixes that insert code under an unwind label. */
+  labels: Map<string, { block: number; node: SyntaxNode }>;
+}
+
+const LOOP_MACRO = /(^|_)for_each(_|$)|^list_for_each|^hlist_for_each|^for_each|_foreach(_|$)/;
+
+class Builder {
+  blocks: Block[] = [];
+  labels = new Map<string, { block: number; node: SyntaxNode }>();
+  private pendingGotos: { block: number; label: string }[] = [];
+  private breakTargets: number[] = [];
+  private continueTargets: number[] = [];
+
+  newBlock(): number {
+    const id = this.blocks.length;
+    this.blocks.push({ id, instrs: [], term: { k: 'return', node: null, stmt: null as unknown as SyntaxNode } });
+    (this.blocks[id] as { open?: boolean }).open = true;
+    return id;
+  }
+
+  /** Close `from` with a terminator (if not already closed). */
+  close(from: number, term: Term): void {
+    const b = this.blocks[from] as Block & { open?: boolean };
+    if (!b.open) return;
+    b.term = term;
+    b.open = false;
+  }
+
+  isOpen(id: number): boolean {
+    return !!(this.blocks[id] as { open?: boolean }).open;
+  }
+
+  labelBlock(name: string, node: SyntaxNode): number {
+    let l = this.labels.get(name);
+    if (!l) {
+      l = { block: this.newBlock(), node };
+      this.labels.set(name, l);
+    } else if (node.type === 'labeled_statement') {
+      l.node = node;
+    }
+    return l.block;
+  }
+
+  /** Lower a condition: jump to t when it holds, to f otherwise. */
+  cond(node: SyntaxNode, cur: number, t: number, f: number): void {
+    node = stripParens(node);
+    if (node.type === 'binary_expression') {
+      const op = node.childForFieldName('operator')?.type ?? node.child(1)?.type;
+      const left = node.childForFieldName('left');
+      const right = node.childForFieldName('right');
+      if (left && right && (op === '&&' || op === '||')) {
+        const mid = this.newBlock();
+        if (op === '&&') this.cond(left, cur, mid, f);
+        else this.cond(left, cur, t, mid);
+        this.cond(right, mid, t, f);
+        return;
+      }
+    }
+    if (node.type === 'unary_expression' && (node.childForFieldName('operator')?.type ?? node.child(0)?.type) === '!') {
+      const arg = node.childForFieldName('argument');
+      if (arg) { this.cond(arg, cur, f, t); return; }
+    }
+    // unlikely(x), likely(x), WARN_ON(x), WARN_ON_ONCE(x): the truth of x (the warning is a side effect).
+    if (node.type === 'call_expression') {
+      const fn = node.childForFieldName('function');
+      const args = node.childForFieldName('arguments')?.namedChildren ?? [];
+      if (fn?.type === 'identifier' && /^(unlikely|likely|WARN_ON|WARN_ON_ONCE|WARN|WARN_ONCE)$/.test(fn.text) && args.length >= 1) {
+        this.cond(args[0], cur, t, f);
+        return;
+      }
+    }
+    this.close(cur, { k: 'branch', cond: node, t, f });
+  }
+
+  /** Lower a statement starting in block `cur`; returns the block where control continues. */
+  stmt(node: SyntaxNode, cur: number): number {
+    if (!this.isOpen(cur)) cur = this.newBlock(); // unreachable code after a jump: keep lowering it
+    switch (node.type) {
+      case 'compound_statement':
+      case 'translation_unit':
+        return this.seq(node.namedChildren, cur);
+      case 'ERROR':
+        return this.seq(node.namedChildren.filter((c) => isStatement(c)), cur);
+      case 'declaration':
+        for (const d of node.childrenForFieldName('declarator')) {
+          const init = d.type === 'init_declarator' ? d.childForFieldName('value') : null;
+          const declr = d.type === 'init_declarator' ? d.childForFieldName('declarator') : d;
+          const name = declaratorName(declr);
+          if (!name || declr?.type === 'function_declarator') continue;
+          const typeNode = node.childForFieldName('type');
+          const aggregate = declr!.type === 'array_declarator' ||
+            (declr!.type === 'identifier' && !!typeNode && /^(struct_specifier|union_specifier)$/.test(typeNode.type));
+          this.blocks[cur].instrs.push({ k: 'decl', name, node: d, init: init && init.type !== 'initializer_list' ? init : null, aggregate });
+        }
+        return cur;
+      case 'expression_statement': {
+        const e = node.namedChildren[0];
+        if (e) this.blocks[cur].instrs.push({ k: 'eval', node: e });
+        return cur;
+      }
+      case 'if_statement': {
+        const cond = node.childForFieldName('condition');
+        const cons = node.childForFieldName('consequence');
+        let alt = node.childForFieldName('alternative');
+        if (alt?.type === 'else_clause') alt = alt.namedChildren[0] ?? null;
+        const tB = this.newBlock();
+        const fB = this.newBlock();
+        const join = this.newBlock();
+        if (cond) this.cond(cond, cur, tB, fB); else this.close(cur, { k: 'jump', to: tB });
+        const tEnd = cons ? this.stmt(cons, tB) : tB;
+        this.close(tEnd, { k: 'jump', to: join });
+        const fEnd = alt ? this.stmt(alt, fB) : fB;
+        this.close(fEnd, { k: 'jump', to: join });
+        return join;
+      }
+      case 'while_statement':
+      case 'for_statement': {
+        let init: SyntaxNode | null = null;
+        if (node.type === 'for_statement') {
+          init = node.childForFieldName('initializer');
+          if (init) {
+            if (init.type === 'declaration') cur = this.stmt(init, cur);
+            else this.blocks[cur].instrs.push({ k: 'eval', node: init });
+          }
+        }
+        const cond = node.childForFieldName('condition');
+        const update = node.type === 'for_statement' ? node.childForFieldName('update') : null;
+        const head = this.newBlock();
+        const body = this.newBlock();
+        const cont = this.newBlock();
+        const exit = this.newBlock();
+        this.close(cur, { k: 'jump', to: head });
+        if (cond) this.cond(cond, head, body, exit); else this.close(head, { k: 'jump', to: body });
+        this.blocks[head].loop = { assigned: assignedIn(node), node, exit };
+        this.breakTargets.push(exit);
+        this.continueTargets.push(cont);
+        const b = node.childForFieldName('body');
+        const bEnd = b ? this.stmt(b, body) : body;
+        this.breakTargets.pop();
+        this.continueTargets.pop();
+        this.close(bEnd, { k: 'jump', to: cont });
+        if (update) this.blocks[cont].instrs.push({ k: 'eval', node: update });
+        this.close(cont, { k: 'jump', to: head });
+        return exit;
+      }
+      case 'do_statement': {
+        const body = this.newBlock();
+        const cont = this.newBlock();
+        const exit = this.newBlock();
+        this.close(cur, { k: 'jump', to: body });
+        this.blocks[body].loop = { assigned: assignedIn(node), node, exit };
+        this.breakTargets.push(exit);
+        this.continueTargets.push(cont);
+        const b = node.childForFieldName('body');
+        const bEnd = b ? this.stmt(b, body) : body;
+        this.breakTargets.pop();
+        this.continueTargets.pop();
+        this.close(bEnd, { k: 'jump', to: cont });
+        const cond = node.childForFieldName('condition');
+        if (cond) this.cond(cond, cont, body, exit); else this.close(cont, { k: 'jump', to: exit });
+        return exit;
+      }
+      case 'switch_statement': {
+        const value = node.childForFieldName('condition');
+        const body = node.childForFieldName('body');
+        const exit = this.newBlock();
+        const cases: { value: SyntaxNode | null; to: number }[] = [];
+        let otherwise = exit;
+        this.breakTargets.push(exit);
+        let prevEnd: number | null = null;
+        for (const c of body?.namedChildren ?? []) {
+          if (c.type !== 'case_statement') {
+            // statements before the first case are unreachable; still lower them
+            prevEnd = this.stmt(c, prevEnd ?? this.newBlock());
+            continue;
+          }
+          const entry = this.newBlock();
+          if (prevEnd !== null) this.close(prevEnd, { k: 'jump', to: entry }); // fallthrough
+          const v = c.childForFieldName('value');
+          if (v) cases.push({ value: v, to: entry }); else otherwise = entry;
+          prevEnd = this.seq(c.namedChildren.filter((x) => x !== v), entry);
+        }
+        if (prevEnd !== null) this.close(prevEnd, { k: 'jump', to: exit });
+        this.breakTargets.pop();
+        this.close(cur, { k: 'switch', value: value ? stripParens(value) : (value as unknown as SyntaxNode), cases, otherwise });
+        return exit;
+      }
+      case 'return_statement':
+        this.close(cur, { k: 'return', node: node.namedChildren[0] ?? null, stmt: node });
+        return this.newBlock();
+      case 'goto_statement': {
+        const label = node.childForFieldName('label')?.text ?? '';
+        this.pendingGotos.push({ block: cur, label });
+        this.close(cur, { k: 'jump', to: -1 });
+        return this.newBlock();
+      }
+      case 'break_statement':
+        if (this.breakTargets.length) this.close(cur, { k: 'jump', to: this.breakTargets[this.breakTargets.length - 1] });
+        return this.newBlock();
+      case 'continue_statement':
+        if (this.continueTargets.length) this.close(cur, { k: 'jump', to: this.continueTargets[this.continueTargets.length - 1] });
+        return this.newBlock();
+      case 'labeled_statement': {
+        const name = node.childForFieldName('label')?.text ?? '';
+        const lb = this.labelBlock(name, node);
+        this.close(cur, { k: 'jump', to: lb });
+        const inner = node.namedChildren.filter((c) => c.type !== 'statement_identifier');
+        return this.seq(inner, lb);
+      }
+      default:
+        return cur; // comments, preprocessor lines, type definitions, empty statements
+    }
+  }
+
+  /** Lower a list of statements; a `for_each...(…)` macro call followed by a statement is a loop. */
+  seq(nodes: SyntaxNode[], cur: number): number {
+    for (let i = 0; i < nodes.length; i++) {
+      const n = nodes[i];
+      const next = nodes[i + 1];
+      const call = n.type === 'expression_statement' ? n.namedChildren[0] : null;
+      const fname = call?.type === 'call_expression' ? call.childForFieldName('function')?.text ?? '' : '';
+      if (call && next && LOOP_MACRO.test(fname) && isStatement(next) && n.lastChild?.isMissing) {
+        cur = this.macroLoop(call, next, cur);
+        i++;
+        continue;
+      }
+      cur = this.stmt(n, cur);
+    }
+    return cur;
+  }
+
+  /** `list_for_each_entry(pos, head, member) body`: the body runs 0, 1, 2... times. */
+  macroLoop(call: SyntaxNode, body: SyntaxNode, cur: number): number {
+    const head = this.newBlock();
+    const bodyB = this.newBlock();
+    const exit = this.newBlock();
+    this.close(cur, { k: 'jump', to: head });
+    // The loop variable is the first argument; evaluate the macro for its side effects (none)
+    // and branch on an unknown (the loop condition is opaque).
+    this.close(head, { k: 'branch', cond: call, t: bodyB, f: exit });
+    const firstArg = call.childForFieldName('arguments')?.namedChildren[0];
+    this.blocks[head].loop = { assigned: [...assignedIn(body), ...(firstArg ? [firstArg.text] : [])], node: call, exit };
+    this.breakTargets.push(exit);
+    this.continueTargets.push(head);
+    const end = this.stmt(body, bodyB);
+    this.breakTargets.pop();
+    this.continueTargets.pop();
+    this.close(end, { k: 'jump', to: head });
+    return exit;
+  }
+
+  finish(): void {
+    for (const g of this.pendingGotos) {
+      const l = this.labels.get(g.label);
+      const b = this.blocks[g.block];
+      // A goto to a label we never saw (cut by a parse error) ends the path like a return.
+      b.term = l ? { k: 'jump', to: l.block } : { k: 'return', node: null, stmt: null as unknown as SyntaxNode };
+    }
+    for (const b of this.blocks) {
+      const ob = b as Block & { open?: boolean };
+      if (ob.open) ob.term = { k: 'return', node: null, stmt: null as unknown as SyntaxNode };
+      delete ob.open;
+    }
+  }
+}
+
+/** Build the CFG of a function_definition node (or of any statement, for a selection). */
+export function buildCfg(body: SyntaxNode): Cfg {
+  const b = new Builder();
+  const entry = b.newBlock();
+  const end = b.stmt(body, entry);
+  b.close(end, { k: 'return', node: null, stmt: null as unknown as SyntaxNode });
+  b.finish();
+  const preds = new Map<number, number>();
+  const add = (to: number) => preds.set(to, (preds.get(to) ?? 0) + 1);
+  for (const blk of b.blocks) {
+    const t = blk.term;
+    if (t.k === 'jump') add(t.to);
+    else if (t.k === 'branch') { add(t.t); add(t.f); }
+    else if (t.k === 'switch') { for (const c of t.cases) add(c.to); add(t.otherwise); }
+  }
+  const joins = new Set<number>();
+  for (const [id, n] of preds) if (n > 1) joins.add(id);
+  return { blocks: b.blocks, entry, joins, labels: b.labels };
+}
+
+export function stripParens(n: SyntaxNode): SyntaxNode {
+  while (n.type === 'parenthesized_expression' && n.namedChildren.length === 1) n = n.namedChildren[0];
+  return n;
+}
+
+/** The identifier a declarator declares (`*p`, `a[4]`, `(*fn)(void)` ...). */
+export function declaratorName(d: SyntaxNode | null): string | null {
+  while (d) {
+    if (d.type === 'identifier') return d.text;
+    const inner = d.childForFieldName('declarator');
+    if (!inner) return d.namedChildren.find((c) => c.type === 'identifier')?.text ?? null;
+    d = inner;
+  }
+  return null;
+}
+
+function isStatement(n: SyntaxNode): boolean {
+  return /statement$|^declaration$|^ERROR$/.test(n.type);
+}
+
+/** The lvalues (as written) assigned or incremented inside a node. */
+function assignedIn(node: SyntaxNode): string[] {
+  const out = new Set<string>();
+  const walk = (n: SyntaxNode) => {
+    if (n.type === 'assignment_expression') {
+      const l = n.childForFieldName('left');
+      if (l) out.add(l.text);
+    } else if (n.type === 'update_expression') {
+      const a = n.childForFieldName('argument');
+      if (a) out.add(a.text);
+    } else if (n.type === 'declaration') {
+      for (const d of n.childrenForFieldName('declarator')) {
+        const name = declaratorName(d.type === 'init_declarator' ? d.childForFieldName('declarator') : d);
+        if (name) out.add(name);
+      }
+    }
+    for (const c of n.namedChildren) walk(c);
+  };
+  walk(node);
+  return [...out];
+}

@@ -1,0 +1,251 @@
+/**
+ * THE table of kernel API semantics (shared/DESIGN.md §4, Linux 6.12). The executor, the
+ * checkers, hover text and docs/rules.md read it; nothing else states what a kernel call does.
+ *
+ * Argument positions are 0-based. `handle` says where the resource's identity comes from:
+ * the return value, or an out-parameter (`dma_alloc_coherent`'s `&handle`).
+ */
+
+export type ResourceKind =
+  | 'iova'          // struct iova * from alloc_iova / reserve_iova
+  | 'iova-fast'     // pfn from alloc_iova_fast
+  | 'dma-iova'      // dma_addr_t from iommu_dma_alloc_iova
+  | 'dma-mapping'   // dma_map_single / page / resource
+  | 'dma-sg'        // dma_map_sg
+  | 'dma-sgtable'   // dma_map_sgtable
+  | 'coherent'      // dma_alloc_coherent / attrs / noncoherent
+  | 'pool-block'    // dma_pool_alloc
+  | 'pages'         // __get_free_pages / alloc_pages
+  | 'domain'        // iommu_domain_alloc
+  | 'attachment'    // iommu_attach_device
+  | 'iommu-mapping';// iommu_map
+
+/** How a call signals failure. */
+export type Failure =
+  | 'null'               // returns NULL
+  | 'zero'               // returns 0 (a pfn, an address, an sg count)
+  | 'neg-errno'          // returns a negative errno, 0 on success
+  | 'err-ptr'            // returns ERR_PTR(-errno)
+  | 'dma-mapping-error'; // returns DMA_MAPPING_ERROR, tested with dma_mapping_error()
+
+export interface Acquire {
+  kind: ResourceKind;
+  /** Where the handle that releases it comes from. */
+  handle: 'ret' | { outArg: number };
+  /** A second value that also identifies it (the coherent buffer's dma handle out-param). */
+  alsoOut?: number;
+  size?: number;
+  dir?: number;
+  dev?: number;
+  /** Size given as a page order (`__get_free_pages(gfp, order)`). */
+  sizeIsOrder?: boolean;
+  /** Fixed size in pages/bytes when the call has no size argument (`alloc_page`). */
+  fixedOrder?: number;
+  /** The resource belongs to a longer-lived owner at once (a reservation in the iovad). */
+  ownedByContainer?: boolean;
+  /** An IOMMU mapping lives in its domain: it leaks only on a failing exit. */
+  leaksOnlyOnFailure?: boolean;
+  iova?: number; // iommu_map: iova argument
+  paddr?: number;
+  domain?: number;
+  iovad?: number;
+  /** alloc_iova: the size_aligned flag's argument. */
+  aligned?: number;
+  limit?: number;
+}
+
+export interface Release {
+  kinds: ResourceKind[];
+  /** Argument that carries the handle. */
+  handle: number;
+  size?: number;
+  dir?: number;
+  sizeIsOrder?: boolean;
+  fixedOrder?: number;
+  /** For coherent memory: the dma handle argument, which must match too. */
+  alsoHandle?: number;
+  /** iommu_unmap: releases every mapping inside [handle, handle + size). */
+  range?: boolean;
+  domain?: number;
+}
+
+export interface ApiSpec {
+  name: string;
+  acquires?: Acquire;
+  releases?: Release;
+  failure?: Failure;
+  /** The result must be checked (missing-error-path). */
+  mustCheck?: boolean;
+  /** dma_mapping_error(dev, addr): the argument it checks. */
+  checksArg?: number;
+  /** Managed (devres): released by the driver core. */
+  devres?: boolean;
+  /** One line for hover and docs. */
+  doc: string;
+}
+
+const table: ApiSpec[] = [
+  // drivers/iommu/iova.c
+  { name: 'alloc_iova', failure: 'null', mustCheck: true,
+    acquires: { kind: 'iova', handle: 'ret', size: 1, iovad: 0, limit: 2, aligned: 3 },
+    doc: 'Allocates `size` pfns top-down below `limit_pfn`; NULL on failure. Released by __free_iova() or free_iova().' },
+  { name: 'reserve_iova', failure: 'null', mustCheck: true,
+    acquires: { kind: 'iova', handle: 'ret', iovad: 0, ownedByContainer: true },
+    doc: 'Reserves [pfn_lo, pfn_hi] in the IOVA domain; NULL on failure.' },
+  { name: '__free_iova', releases: { kinds: ['iova'], handle: 1 }, doc: 'Frees the struct iova from alloc_iova().' },
+  { name: 'free_iova', releases: { kinds: ['iova'], handle: 1 }, doc: 'Finds the IOVA range containing `pfn` and frees it.' },
+  { name: 'alloc_iova_fast', failure: 'zero', mustCheck: true,
+    acquires: { kind: 'iova-fast', handle: 'ret', size: 1, iovad: 0, limit: 2 },
+    doc: 'Allocates `size` pfns through the per-size range caches; returns the pfn, 0 on failure. Released by free_iova_fast() with the same size.' },
+  { name: 'free_iova_fast', releases: { kinds: ['iova-fast'], handle: 1, size: 2 }, doc: 'Frees a range from alloc_iova_fast(); the size must match.' },
+  { name: 'iommu_dma_alloc_iova', failure: 'zero', mustCheck: true,
+    acquires: { kind: 'dma-iova', handle: 'ret', size: 1 },
+    doc: 'Allocates an IOVA range in the DMA domain\'s cookie; 0 on failure. Released by iommu_dma_free_iova().' },
+  { name: 'iommu_dma_free_iova', releases: { kinds: ['dma-iova'], handle: 1, size: 2 }, doc: 'Frees an IOVA range from iommu_dma_alloc_iova().' },
+
+  // include/linux/dma-mapping.h
+  { name: 'dma_map_single', failure: 'dma-mapping-error', mustCheck: true,
+    acquires: { kind: 'dma-mapping', handle: 'ret', dev: 0, size: 2, dir: 3 },
+    doc: 'Maps a kernel buffer for DMA; test the result with dma_mapping_error(). Released by dma_unmap_single() with the same size and direction.' },
+  { name: 'dma_map_single_attrs', failure: 'dma-mapping-error', mustCheck: true,
+    acquires: { kind: 'dma-mapping', handle: 'ret', dev: 0, size: 2, dir: 3 },
+    doc: 'dma_map_single() with attributes.' },
+  { name: 'dma_map_page', failure: 'dma-mapping-error', mustCheck: true,
+    acquires: { kind: 'dma-mapping', handle: 'ret', dev: 0, size: 3, dir: 4 },
+    doc: 'Maps a page for DMA; test the result with dma_mapping_error(). Released by dma_unmap_page() with the same size and direction.' },
+  { name: 'dma_map_page_attrs', failure: 'dma-mapping-error', mustCheck: true,
+    acquires: { kind: 'dma-mapping', handle: 'ret', dev: 0, size: 3, dir: 4 },
+    doc: 'dma_map_page() with attributes.' },
+  { name: 'skb_frag_dma_map', failure: 'dma-mapping-error', mustCheck: true,
+    acquires: { kind: 'dma-mapping', handle: 'ret', dev: 0, size: 3, dir: 4 },
+    doc: 'Maps an skb fragment (dma_map_page underneath). Released by dma_unmap_page().' },
+  { name: 'dma_map_resource', failure: 'dma-mapping-error', mustCheck: true,
+    acquires: { kind: 'dma-mapping', handle: 'ret', dev: 0, size: 2, dir: 3 },
+    doc: 'Maps an MMIO resource for DMA. Released by dma_unmap_resource().' },
+  { name: 'dma_unmap_single', releases: { kinds: ['dma-mapping'], handle: 1, size: 2, dir: 3 }, doc: 'Unmaps a dma_map_single() mapping.' },
+  { name: 'dma_unmap_single_attrs', releases: { kinds: ['dma-mapping'], handle: 1, size: 2, dir: 3 }, doc: 'dma_unmap_single() with attributes.' },
+  { name: 'dma_unmap_page', releases: { kinds: ['dma-mapping'], handle: 1, size: 2, dir: 3 }, doc: 'Unmaps a dma_map_page() mapping.' },
+  { name: 'dma_unmap_page_attrs', releases: { kinds: ['dma-mapping'], handle: 1, size: 2, dir: 3 }, doc: 'dma_unmap_page() with attributes.' },
+  { name: 'dma_unmap_resource', releases: { kinds: ['dma-mapping'], handle: 1, size: 2, dir: 3 }, doc: 'Unmaps a dma_map_resource() mapping.' },
+  { name: 'dma_mapping_error', checksArg: 1, doc: 'True when a dma_map_*() call failed.' },
+  { name: 'dma_map_sg', failure: 'zero', mustCheck: true,
+    acquires: { kind: 'dma-sg', handle: { outArg: 1 }, dev: 0, size: 2, dir: 3 },
+    doc: 'Maps a scatterlist; returns the number of DMA segments, 0 on failure. Released by dma_unmap_sg() with the ORIGINAL nents.' },
+  { name: 'dma_map_sg_attrs', failure: 'zero', mustCheck: true,
+    acquires: { kind: 'dma-sg', handle: { outArg: 1 }, dev: 0, size: 2, dir: 3 },
+    doc: 'dma_map_sg() with attributes.' },
+  { name: 'dma_unmap_sg', releases: { kinds: ['dma-sg'], handle: 1, size: 2, dir: 3 }, doc: 'Unmaps a scatterlist; nents must be the value passed to dma_map_sg().' },
+  { name: 'dma_unmap_sg_attrs', releases: { kinds: ['dma-sg'], handle: 1, size: 2, dir: 3 }, doc: 'dma_unmap_sg() with attributes.' },
+  { name: 'dma_map_sgtable', failure: 'neg-errno', mustCheck: true,
+    acquires: { kind: 'dma-sgtable', handle: { outArg: 1 }, dev: 0, dir: 2 },
+    doc: 'Maps an sg_table; 0 or a negative errno. Released by dma_unmap_sgtable().' },
+  { name: 'dma_unmap_sgtable', releases: { kinds: ['dma-sgtable'], handle: 1, dir: 2 }, doc: 'Unmaps an sg_table.' },
+  { name: 'dma_alloc_coherent', failure: 'null', mustCheck: true,
+    acquires: { kind: 'coherent', handle: 'ret', alsoOut: 2, dev: 0, size: 1 },
+    doc: 'Allocates coherent DMA memory; NULL on failure. Released by dma_free_coherent() with the same size, CPU address and handle.' },
+  { name: 'dma_alloc_attrs', failure: 'null', mustCheck: true,
+    acquires: { kind: 'coherent', handle: 'ret', alsoOut: 2, dev: 0, size: 1 },
+    doc: 'dma_alloc_coherent() with attributes. Released by dma_free_attrs().' },
+  { name: 'dma_alloc_noncoherent', failure: 'null', mustCheck: true,
+    acquires: { kind: 'coherent', handle: 'ret', alsoOut: 2, dev: 0, size: 1 },
+    doc: 'Allocates non-coherent DMA memory. Released by dma_free_noncoherent().' },
+  { name: 'dma_zalloc_coherent', failure: 'null', mustCheck: true,
+    acquires: { kind: 'coherent', handle: 'ret', alsoOut: 2, dev: 0, size: 1 },
+    doc: 'Old name of dma_alloc_coherent().' },
+  { name: 'dma_free_coherent', releases: { kinds: ['coherent'], handle: 2, size: 1, alsoHandle: 3 }, doc: 'Frees coherent memory.' },
+  { name: 'dma_free_attrs', releases: { kinds: ['coherent'], handle: 2, size: 1, alsoHandle: 3 }, doc: 'Frees memory from dma_alloc_attrs().' },
+  { name: 'dma_free_noncoherent', releases: { kinds: ['coherent'], handle: 2, size: 1, alsoHandle: 3 }, doc: 'Frees memory from dma_alloc_noncoherent().' },
+  { name: 'dmam_alloc_coherent', failure: 'null', mustCheck: true, devres: true, doc: 'Managed dma_alloc_coherent(): freed on driver detach.' },
+  { name: 'dmam_alloc_attrs', failure: 'null', mustCheck: true, devres: true, doc: 'Managed dma_alloc_attrs().' },
+  { name: 'dma_pool_alloc', failure: 'null', mustCheck: true,
+    acquires: { kind: 'pool-block', handle: 'ret', alsoOut: 2 },
+    doc: 'Allocates a block from a DMA pool; NULL on failure. Released by dma_pool_free().' },
+  { name: 'dma_pool_zalloc', failure: 'null', mustCheck: true,
+    acquires: { kind: 'pool-block', handle: 'ret', alsoOut: 2 },
+    doc: 'dma_pool_alloc() zeroed.' },
+  { name: 'dma_pool_free', releases: { kinds: ['pool-block'], handle: 1, alsoHandle: 2 }, doc: 'Frees a pool block.' },
+
+  // mm
+  { name: '__get_free_pages', failure: 'zero', mustCheck: true,
+    acquires: { kind: 'pages', handle: 'ret', size: 1, sizeIsOrder: true },
+    doc: 'Allocates 2^order pages; 0 on failure. Released by free_pages() with the same order.' },
+  { name: '__get_free_page', failure: 'zero', mustCheck: true,
+    acquires: { kind: 'pages', handle: 'ret', fixedOrder: 0, sizeIsOrder: true }, doc: 'Allocates one page; 0 on failure.' },
+  { name: 'get_zeroed_page', failure: 'zero', mustCheck: true,
+    acquires: { kind: 'pages', handle: 'ret', fixedOrder: 0, sizeIsOrder: true }, doc: 'Allocates one zeroed page; 0 on failure.' },
+  { name: 'free_pages', releases: { kinds: ['pages'], handle: 0, size: 1, sizeIsOrder: true }, doc: 'Frees 2^order pages.' },
+  { name: 'free_page', releases: { kinds: ['pages'], handle: 0, fixedOrder: 0, sizeIsOrder: true }, doc: 'Frees one page.' },
+  { name: 'alloc_pages', failure: 'null', mustCheck: true,
+    acquires: { kind: 'pages', handle: 'ret', size: 1, sizeIsOrder: true },
+    doc: 'Allocates 2^order pages; NULL on failure. Released by __free_pages() with the same order.' },
+  { name: 'alloc_page', failure: 'null', mustCheck: true,
+    acquires: { kind: 'pages', handle: 'ret', fixedOrder: 0, sizeIsOrder: true }, doc: 'Allocates one page; NULL on failure.' },
+  { name: '__free_pages', releases: { kinds: ['pages'], handle: 0, size: 1, sizeIsOrder: true }, doc: 'Frees 2^order pages.' },
+  { name: '__free_page', releases: { kinds: ['pages'], handle: 0, fixedOrder: 0, sizeIsOrder: true }, doc: 'Frees one page.' },
+
+  // drivers/iommu/iommu.c
+  { name: 'iommu_domain_alloc', failure: 'null', mustCheck: true,
+    acquires: { kind: 'domain', handle: 'ret' },
+    doc: 'Allocates an unmanaged IOMMU domain; NULL on failure. Released by iommu_domain_free().' },
+  { name: 'iommu_paging_domain_alloc', failure: 'err-ptr', mustCheck: true,
+    acquires: { kind: 'domain', handle: 'ret', dev: 0 },
+    doc: 'Allocates a paging domain for a device; ERR_PTR on failure. Released by iommu_domain_free().' },
+  { name: 'iommu_domain_free', releases: { kinds: ['domain'], handle: 0 }, doc: 'Frees an IOMMU domain.' },
+  { name: 'iommu_attach_device', failure: 'neg-errno', mustCheck: true,
+    acquires: { kind: 'attachment', handle: { outArg: 0 }, domain: 0, dev: 1 },
+    doc: 'Attaches a device to a domain; 0 or a negative errno. Undone by iommu_detach_device().' },
+  { name: 'iommu_detach_device', releases: { kinds: ['attachment'], handle: 0 }, doc: 'Detaches a device from a domain.' },
+  { name: 'iommu_map', failure: 'neg-errno', mustCheck: true,
+    acquires: { kind: 'iommu-mapping', handle: { outArg: 1 }, domain: 0, iova: 1, paddr: 2, size: 3, leaksOnlyOnFailure: true },
+    doc: 'Maps [iova, iova + size) to paddr in a domain; 0, or -EINVAL (unaligned), -EEXIST (already mapped), -ENOMEM. Undone by iommu_unmap().' },
+  { name: 'iommu_unmap', releases: { kinds: ['iommu-mapping'], handle: 1, size: 2, range: true, domain: 0 },
+    doc: 'Unmaps [iova, iova + size); returns the bytes unmapped, which can be fewer than asked.' },
+  { name: 'iommu_unmap_fast', releases: { kinds: ['iommu-mapping'], handle: 1, size: 2, range: true, domain: 0 },
+    doc: 'iommu_unmap() with a deferred TLB flush.' },
+];
+
+export const API: ReadonlyMap<string, ApiSpec> = new Map(table.map((s) => [s.name, s]));
+
+/** Calls that query or convert and are modelled by the executor directly. */
+export const HELPERS = new Set([
+  'iommu_get_domain_for_dev', 'iova_dma_addr', 'iova_pfn', 'iova_size', 'iova_offset', 'iova_align', 'iova_shift',
+  'iommu_iova_to_phys', 'PFN_PHYS', 'PHYS_PFN', 'PAGE_ALIGN', 'ALIGN', 'get_order', 'IS_ERR', 'IS_ERR_OR_NULL',
+  'PTR_ERR', 'ERR_PTR', 'PTR_ERR_OR_ZERO', 'ERR_CAST', 'BIT', 'BIT_ULL', 'GENMASK', 'GENMASK_ULL', 'DMA_BIT_MASK',
+  'virt_to_phys', 'page_to_phys', 'page_address', 'lower_32_bits', 'upper_32_bits', 'min', 'max', 'min_t', 'max_t',
+  'round_up', 'round_down', 'DIV_ROUND_UP', 'PAGE_SHIFT', 'sizeof', 'likely', 'unlikely', 'WARN_ON', 'WARN_ON_ONCE',
+  'cpu_to_le32', 'cpu_to_le64', 'le32_to_cpu', 'le64_to_cpu', 'sg_dma_address', 'sg_dma_len', '__ffs', 'fls', 'ilog2',
+]);
+
+/** Human name of each resource kind, for messages. */
+export const KIND_NAME: Record<ResourceKind, string> = {
+  'iova': 'IOVA range',
+  'iova-fast': 'IOVA range',
+  'dma-iova': 'IOVA range',
+  'dma-mapping': 'DMA mapping',
+  'dma-sg': 'scatterlist mapping',
+  'dma-sgtable': 'sg_table mapping',
+  'coherent': 'coherent DMA buffer',
+  'pool-block': 'DMA pool block',
+  'pages': 'pages',
+  'domain': 'IOMMU domain',
+  'attachment': 'device attachment',
+  'iommu-mapping': 'IOMMU mapping',
+};
+
+/** The release functions of a kind, for messages and fixes. */
+export function releasersOf(kind: ResourceKind): string[] {
+  return table.filter((s) => s.releases?.kinds.includes(kind)).map((s) => s.name);
+}
+
+/** Look up a call by name, following configured driver wrappers. */
+export function lookupApi(name: string, wrappers: Record<string, string | { api: string; args?: number[] }>):
+  { spec: ApiSpec; argMap?: number[] } | undefined {
+  const direct = API.get(name);
+  if (direct) return { spec: direct };
+  const w = wrappers[name];
+  if (!w) return undefined;
+  const api = typeof w === 'string' ? w : w.api;
+  const spec = API.get(api);
+  if (!spec) return undefined;
+  return { spec, argMap: typeof w === 'string' ? undefined : w.args };
+}

@@ -1,0 +1,22 @@
+/**
+ * The rule ids and their one-line descriptions (shared/DESIGN.md §2), for SARIF's
+ * tool.driver.rules, the docs links of diagnostics, and settings. docs/rules.md has a
+ * section per rule, anchored by its id.
+ */
+import type { RuleId, Severity } from './engine/types';
+
+export interface RuleInfo { id: RuleId; short: string; severity: Severity }
+
+export const RULES: RuleInfo[] = [
+  { id: 'leak', severity: 'warning', short: 'A resource acquired in the function (IOVA range, DMA mapping, coherent buffer, pool block, pages, IOMMU mapping, domain, attachment) is neither released nor handed off on some path that leaves the function.' },
+  { id: 'unmap-size-mismatch', severity: 'error', short: 'A release names a size, sg count, page order or DMA handle different from what was acquired.' },
+  { id: 'unreserved-iova', severity: 'error', short: 'An IOVA is mapped that no allocator or reservation handed out: a fixed address in a DMA-API-managed domain, or a range overlapping a reserved region such as the MSI window.' },
+  { id: 'missing-error-path', severity: 'warning', short: 'A fallible call whose failure no path handles: dma_mapping_error() never called, a NULL result used unchecked, iommu_map()\'s return ignored, an ERR_PTR result not tested with IS_ERR().' },
+  { id: 'budget', severity: 'information', short: 'The analysis of a function stopped at a budget (paths, time); findings for it may be incomplete.' },
+  { id: 'config', severity: 'warning', short: 'A setting in .iommu-lens.json or the editor settings is invalid; its default is used.' },
+];
+
+/** Where a rule is documented, relative to the package root. */
+export function ruleDocPath(id: string): string {
+  return `docs/rules.md#${id}`;
+}
