@@ -26,7 +26,7 @@ export function checkLeak(ctx: CheckContext): Finding[] {
   const unwound = new Set<number>();
   for (const p of paths) {
     if (p.exit.failure !== true) continue;
-    for (const r of p.state.resources) if (r.state === 'released') unwound.add(r.site.at);
+    for (const r of p.state.resources) if (r.state === 'released' && r.releasedAfterEscape) unwound.add(r.site.at);
   }
   const out: Finding[] = [];
   const done = new Set<number>();
@@ -35,7 +35,7 @@ export function checkLeak(ctx: CheckContext): Finding[] {
     for (const r of p.state.resources) {
       if (r.state !== 'live' || done.has(r.site.at)) continue;
       let leaked: boolean;
-      if (r.leaksOnlyOnFailure) leaked = p.exit.failure === true && (!r.escaped || unwound.has(r.site.at) || true);
+      if (r.leaksOnlyOnFailure) leaked = p.exit.failure === true;
       else if (r.escaped || r.ownedByContainer) leaked = p.exit.failure === true && unwound.has(r.site.at);
       else leaked = true;
       if (!leaked) continue;

@@ -24,6 +24,8 @@ export function checkUnmapSize(ctx: CheckContext): Finding[] {
         ? `${e.site.api}() is given the count that ${r.api}() returned; pass the nents given to ${r.api}() at line ${r.site.line + 1} (${d.acquired})`
         : d.what === 'order'
           ? `${e.site.api}() frees order ${d.released} but ${r.api}() at line ${r.site.line + 1} allocated order ${d.acquired}`
+          : d.what === 'address'
+            ? `${e.site.api}() is given ${d.released}, not the address ${r.api}() at line ${r.site.line + 1} returned`
           : d.what === 'dma handle'
             ? `${e.site.api}() is given DMA handle ${d.released}, not the handle ${r.api}() at line ${r.site.line + 1} returned`
             : `${e.site.api}() releases ${d.what} ${d.released} but ${r.api}() at line ${r.site.line + 1} acquired ${d.acquired}`;

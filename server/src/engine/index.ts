@@ -130,7 +130,8 @@ class FileContext {
       const cfg = buildCfg(body ?? f.node);
       const ex = explore({
         config: this.config, cfg, fn: f.node, params: f.params.map((p) => p.name),
-        returnsPointer: f.returnsPointer, defines: this.defines,
+        returnsPointer: f.returnsPointer,
+        returnsZero: /\breturn\s+0\s*;/.test(f.node.text), defines: this.defines,
         evalDefine: (s) => defineExpr(s), summaries: this.summaries,
         snapshots: run?.snapshots ?? false, onlyFailAt: run ? run.onlyFailAt : undefined,
         deadline: Date.now() + this.config.budget.timeMsPerFunction, maxPaths: this.config.budget.maxPaths,

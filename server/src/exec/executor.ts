@@ -31,6 +31,8 @@ export interface ExecOptions {
   fn: SyntaxNode;
   params: string[];
   returnsPointer: boolean;
+  /** The function returns 0 somewhere: then a non-zero int it returns means failure (kernel convention). */
+  returnsZero: boolean;
   defines: Map<string, Val | string>;
   evalDefine: (text: string) => SyntaxNode | null;
   summaries: Map<string, Summary>;
@@ -67,6 +69,19 @@ export interface Exploration {
 }
 
 const MAX_STEPS_PER_PATH = 20000;
+
+type CheckKind = 'test' | 'return' | 'mapping-error' | 'is-err' | 'is-err-or-null';
+
+/** Whether a kind of test handles a kind of failure. */
+function counts(how: CheckKind, failure: import('../model/api').Failure): boolean {
+  switch (how) {
+    case 'return': return true;
+    case 'mapping-error': return failure === 'dma-mapping-error';
+    case 'is-err': return failure === 'err-ptr';
+    case 'is-err-or-null': return failure === 'err-ptr' || failure === 'null' || failure === 'zero';
+    case 'test': return failure !== 'err-ptr' && failure !== 'dma-mapping-error';
+  }
+}
 
 export function explore(opts: ExecOptions): Exploration {
   const ex = new Executor(opts);
@@ -157,6 +172,11 @@ class Executor {
         st.visits.set(blk.id, v);
         if (blk.loop && v > this.o.config.budget.loopUnroll + 1) {
           for (const name of blk.loop.assigned) if (st.env.has(name)) st.env.set(name, sym(`widened:${name}@${blk.id}`));
+          // What the iterations we stop following do with their resources is unknown: stop tracking them.
+          const ln = blk.loop.node;
+          for (const r of st.resources) {
+            if (r.state === 'live' && r.site.at >= ln.startIndex && r.site.at < ln.endIndex) r.state = 'maybe-released';
+          }
           st.block = blk.loop.exit;
           continue;
         }
@@ -182,14 +202,14 @@ class Executor {
         case 'return': {
           const value = t.node ? this.ev(t.node, st, failAt) : null;
           if (value) {
-            this.markChecked(value, st);
+            this.markChecked(value, st, 'return');
             this.escape(value, st, 'returned');
           }
-          const pos = t.stmt ?? this.o.fn.lastChild ?? this.o.fn;
+          const pos = t.stmt ? t.stmt.startPosition : { row: this.o.fn.endPosition.row, column: Math.max(0, this.o.fn.endPosition.column - 1) };
           return {
             kind: 'exit',
             exit: {
-              line: pos.startPosition.row, col: pos.startPosition.column,
+              line: pos.row, col: pos.column,
               text: t.stmt ? t.stmt.text.replace(/\s+/g, ' ').slice(0, 60) : 'end of function',
               failure: value ? this.isFailure(value, st) : undefined, value,
             },
@@ -256,7 +276,7 @@ class Executor {
       const args = node.childForFieldName('arguments')?.namedChildren ?? [];
       if ((fname === 'IS_ERR' || fname === 'IS_ERR_OR_NULL') && args.length === 1) {
         const x = this.ev(args[0], st, failAt);
-        this.markChecked(x, st);
+        this.markChecked(x, st, fname === 'IS_ERR' ? 'is-err' : 'is-err-or-null');
         const f = st.fact(x);
         const orNull = fname === 'IS_ERR_OR_NULL';
         if (f?.err === true) return true;
@@ -347,12 +367,19 @@ class Executor {
     return { zero, neg };
   }
 
-  /** Mark the fallible results a tested or propagated value comes from as checked. */
-  private markChecked(v: Val, st: State): void {
+  /**
+   * Mark the fallible results a tested or propagated value comes from as checked. Only the
+   * right test counts: dma_mapping_error() for a DMA address, IS_ERR() for an ERR_PTR, a
+   * NULL/zero/sign test for the others; returning the value hands the check to the caller.
+   */
+  private markChecked(v: Val, st: State, how: CheckKind = 'test'): void {
     if (st.fallible.size === 0) return;
-    const k = key(v);
-    for (const [at, p] of st.fallible) if (!st.checked.has(at) && k.includes(p.val)) st.checked.add(at);
-    for (const [s, a] of st.alias) if (k.includes(s)) { const ak = key(a); for (const [at, p] of st.fallible) if (ak.includes(p.val)) st.checked.add(at); }
+    const keys = [key(v)];
+    for (const [s, a] of st.alias) if (keys[0].includes(s)) keys.push(key(a));
+    for (const [at, p] of st.fallible) {
+      if (st.checked.has(at) || !counts(how, p.failure)) continue;
+      if (keys.some((k) => (how === 'return' ? k === p.val : k.includes(p.val)))) st.checked.add(at);
+    }
   }
 
   private isFailure(v: Val, st: State): boolean | undefined {
@@ -365,6 +392,7 @@ class Executor {
     if (this.o.returnsPointer) return s.zero === true ? true : s.zero === false ? false : undefined;
     if (s.zero === true) return false;
     if (isConst(v) && v.c > 0) return false;
+    if (s.zero === false && this.o.returnsZero && !isConst(v)) return true;
     return undefined;
   }
 
@@ -439,6 +467,7 @@ class Executor {
         const alt = node.childForFieldName('alternative');
         if (!c) return konst(0);
         const cv = this.ev(c, st, failAt);
+        this.markChecked(cv, st);
         const s = this.signOf(cv, st);
         if (s.zero === false) return cons ? this.ev(cons, st, failAt) : cv;
         if (s.zero === true) return alt ? this.ev(alt, st, failAt) : konst(0);
@@ -662,6 +691,14 @@ class Executor {
     const name = fnode?.type === 'identifier' ? fnode.text : '';
     const api = name ? lookupApi(name, this.o.config.wrappers) : undefined;
     if (api) return this.apiCall(node, name, api.spec, api.argMap, argNodes, st, failAt);
+    if (/^dma_unmap_(addr|len)(_set)?$/.test(name) && argNodes.length >= 2) {
+      // include/linux/dma-mapping.h: ((PTR)->ADDR_NAME = (VAL)) and (PTR)->ADDR_NAME
+      const p = { mem: `${this.baseKey(this.ev(argNodes[0], st, failAt), st)}->${argNodes[1].text}` };
+      if (!name.endsWith('_set')) return this.load(p, st);
+      const v = argNodes[2] ? this.ev(argNodes[2], st, failAt) : konst(0);
+      this.store(p, v, st, node);
+      return v;
+    }
     if (name && HELPERS.has(name)) return this.helper(name, node, argNodes, st, failAt);
     const args = argNodes.map((a) => this.ev(a, st, failAt));
     const summary = name ? this.o.summaries.get(name) : undefined;
@@ -750,14 +787,14 @@ class Executor {
       }
       case 'IS_ERR': case 'IS_ERR_OR_NULL': {
         const x = a[0] ?? konst(0);
-        this.markChecked(x, st);
+        this.markChecked(x, st, name === 'IS_ERR' ? 'is-err' : 'is-err-or-null');
         const f = st.fact(x);
         if (f?.err !== undefined) return konst(f.err ? 1 : 0);
         return opaque(name, x);
       }
       case 'PTR_ERR': case 'PTR_ERR_OR_ZERO': {
         const x = a[0] ?? konst(0);
-        this.markChecked(x, st);
+        if (name === 'PTR_ERR_OR_ZERO') this.markChecked(x, st, 'is-err');
         const v = opaque('PTR_ERR', x);
         if (st.fact(x)?.err) st.addFact(v, { neg: true, zero: false });
         return v;
@@ -833,7 +870,7 @@ class Executor {
 
     if (spec.checksArg !== undefined) {
       const v = arg(spec.checksArg) ?? konst(0);
-      this.markChecked(v, st);
+      this.markChecked(v, st, 'mapping-error');
       const f = st.fact(v);
       if (f?.err !== undefined) return konst(f.err ? 1 : 0);
       return opaque('dma_mapping_error', v);
@@ -842,7 +879,7 @@ class Executor {
     if (spec.failure) {
       const fail = failAt !== null && !st.failed && st.fallibleCount === failAt;
       st.fallibleCount++;
-      if (spec.mustCheck) st.fallible.set(site.at, { site, val: key(ret) });
+      if (spec.mustCheck) st.fallible.set(site.at, { site, val: key(ret), failure: spec.failure });
       const facts: Record<string, [Fact, Fact]> = {
         'null': [{ zero: false, err: false }, { zero: true }],
         'zero': [{ zero: false, neg: false }, { zero: true }],
@@ -890,7 +927,7 @@ class Executor {
         handles.push(key(hv));
       }
       const res: Resource = {
-        id: `${site.at}#${occ}`, kind: a.kind, api: name, site, handles,
+        id: `${site.at}#${occ}`, kind: a.kind, api: name, site, handles, handleVal: identity,
         size: a.fixedOrder !== undefined ? konst(a.fixedOrder) : arg(a.size),
         dir: arg(a.dir), dev: a.dev !== undefined ? key(arg(a.dev) ?? konst(0)) : undefined,
         domain: a.domain !== undefined ? key(arg(a.domain) ?? konst(0)) : undefined,
@@ -975,7 +1012,18 @@ class Executor {
       if (!hit) st.events.push({ k: 'unknown-release', site });
       return;
     }
-    const r = candidates.find((x) => x.state === 'live' && x.handles.some((k) => keys.includes(k)));
+    let r = candidates.find((x) => x.state === 'live' && x.handles.some((k) => keys.includes(k)));
+    if (!r) {
+      // The acquired address plus a constant offset: a release of the wrong address.
+      const off = candidates.find((x) => x.state === 'live' && provablyDifferent(h, x.handleVal) && !isConst(x.handleVal));
+      if (off) {
+        r = off;
+        r.state = 'released';
+        r.releasedBy = site;
+        st.events.push({ k: 'mismatch', site, res: r.id, detail: { what: 'address', acquired: 'the address it returned', released: `that address ${sub(h, r.handleVal).c >= 0 ? '+' : '-'} ${hex(Math.abs(sub(h, r.handleVal).c))}` } });
+        return;
+      }
+    }
     if (!r) {
       const known = candidates.some((x) => x.handles.some((k) => keys.includes(k)));
       if (!known) {
@@ -989,6 +1037,7 @@ class Executor {
     }
     r.state = 'released';
     r.releasedBy = site;
+    r.releasedAfterEscape = !!r.escaped;
     st.events.push({ k: 'release', site, res: r.id });
     const size = rel.fixedOrder !== undefined ? konst(rel.fixedOrder) : arg(rel.size);
     if (size && r.size) {

@@ -33,6 +33,8 @@ export interface Resource {
   site: SiteRef;
   /** Keys of the values that identify it (the pointer, the dma address, the pfn...). */
   handles: string[];
+  /** The value that identifies it, as acquired. */
+  handleVal: Val;
   /** What the acquiring call named as size (pages, bytes, nents, order...). */
   size?: Val;
   dir?: Val;
@@ -43,6 +45,8 @@ export interface Resource {
   ret?: string;
   state: 'live' | 'released' | 'maybe-released';
   releasedBy?: SiteRef;
+  /** It had been handed off when this function released it: the function owns its unwind. */
+  releasedAfterEscape?: boolean;
   /** How the caller can reach it, when it can: "stored in priv->dma", "returned". */
   escaped?: string;
   ownedByContainer?: boolean;
@@ -56,6 +60,8 @@ export interface Pending {
   site: SiteRef;
   /** The value whose test counts as the check. */
   val: string;
+  /** How the call fails: decides which tests count as handling it. */
+  failure: import('../model/api').Failure;
 }
 
 export interface ExecEvent {

@@ -95,6 +95,11 @@ export function hex(n: number): string {
 /** Printable form: constants in hex when large, symbols by name. */
 export function show(v: Val, concrete?: number): string {
   if (isConst(v)) return Math.abs(v.c) >= 4096 ? hex(v.c) : String(v.c);
-  const s = v.t.map(([n, k]) => (k === 1 ? n : `${k}*${n}`)).join(' + ') + (v.c ? ` + ${v.c}` : '');
+  const s = v.t.map(([n, k]) => (k === 1 ? pretty(n) : `${k}*${pretty(n)}`)).join(' + ') + (v.c ? ` + ${v.c}` : '');
   return concrete !== undefined ? `${s} (=${hex(concrete)})` : s;
+}
+
+/** A symbol as the source wrote it: `param:priv->len` is `priv->len`, `g:RING_BYTES` is `RING_BYTES`. */
+export function pretty(name: string): string {
+  return name.replace(/(^|[(,*\[&])(param|g|local):/g, '$1').replace(/@\d+(#\d+)?/g, '').replace(/\+0(?=[),\]]|$)/g, '');
 }
