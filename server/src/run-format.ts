@@ -29,6 +29,7 @@ export function formatRun(file: string, r: FunctionResult, failAt: number | null
 export function summariseState(s: Record<string, unknown>): string[] {
   const lines: string[] = [];
   for (const [k, v] of Object.entries(s)) {
+    if (k === 'config' || k === 'smmu' || k === 'pages') continue;
     if (Array.isArray(v)) lines.push(`${k}: ${v.length} entr${v.length === 1 ? 'y' : 'ies'}${v.length ? ' — ' + short(v.slice(0, 3)) : ''}`);
     else if (v && typeof v === 'object') lines.push(`${k}: ${short(v)}`);
     else lines.push(`${k}: ${String(v)}`);

@@ -28,6 +28,10 @@ export function checkLeak(ctx: CheckContext): Finding[] {
     if (p.exit.failure !== true) continue;
     for (const r of p.state.resources) if (r.state === 'released' && r.releasedAfterEscape) unwound.add(r.site.at);
   }
+  // Resources some path of each failure plan releases: a sibling path of the same plan that
+  // does not is most likely infeasible (a condition we could not correlate), not a leak.
+  const releasedInPlan = new Set<string>();
+  for (const p of paths) for (const r of p.state.resources) if (r.state !== 'live') releasedInPlan.add(`${p.failAt}|${p.exit.line}|${r.id}`);
   const out: Finding[] = [];
   const done = new Set<number>();
   paths.forEach((p, i) => {
@@ -35,13 +39,18 @@ export function checkLeak(ctx: CheckContext): Finding[] {
     for (const r of p.state.resources) {
       if (r.state !== 'live' || done.has(r.site.at)) continue;
       let leaked: boolean;
-      if (r.leaksOnlyOnFailure) leaked = p.exit.failure === true;
-      else if (r.escaped || r.ownedByContainer) leaked = p.exit.failure === true && unwound.has(r.site.at);
+      const f = r.escapedByCall ? p.state.facts.get(r.escapedByCall) : undefined;
+      const keeperFailed = p.exit.failure === true && (f?.neg === true || f?.zero === false || f?.err === true);
+      if (keeperFailed && !r.ownedByContainer && !r.leaksOnlyOnFailure) leaked = true;
+      else if (r.leaksOnlyOnFailure) leaked = p.exit.failure === true;
+      else if (r.escaped || r.ownedByContainer) {
+        leaked = p.exit.failure === true && unwound.has(r.site.at) && !releasedInPlan.has(`${p.failAt}|${p.exit.line}|${r.id}`);
+      }
       else leaked = true;
       if (!leaked) continue;
       done.add(r.site.at);
       const rel = releasersOf(r.kind).slice(0, 2).map((n) => n + '()').join(' or ');
-      const also = r.escaped ? ` (it was ${r.escaped}, but this failing return abandons it)` : '';
+      const also = r.escaped ? (keeperFailed ? ` (it was ${r.escaped}, which failed)` : ` (it was ${r.escaped}, but this failing return abandons it)`) : '';
       const related: Finding['related'] = [
         { range: lineRange(p.exit.line, p.exit.col), message: `the path leaves here: ${p.exit.text}` },
       ];

@@ -9,6 +9,7 @@ import { parseC, Tree, SyntaxNode } from '../parse/parser';
 import { listFunctions, findDefines, FunctionInfo } from '../parse/functions';
 import { Config, configKey } from '../config';
 import { buildCfg } from '../ir/cfg';
+import { toPlain } from '../ir/plain-node';
 import { explore, Exploration, Summary, PathRecord } from '../exec/executor';
 import { API, KIND_NAME, lookupApi } from '../model/api';
 import { Val } from '../exec/value';
@@ -92,7 +93,18 @@ export function runFunction(text: string, functionName: string, opts: RunOptions
   const f = fns.find((x) => x.name === functionName);
   if (!f) return undefined;
   const file = new FileContext(tree, text, fns, opts.config);
-  return file.analyze(f, undefined, { onlyFailAt: opts.failAt ?? null, snapshots: true });
+  const r = file.analyze(f, undefined, { onlyFailAt: opts.failAt ?? null, snapshots: true });
+  // Show first the path a user means: all succeed and the function reports success; with a
+  // failure, the path that reports it.
+  const want = opts.failAt === null || opts.failAt === undefined ? 'success' : 'failure';
+  const rank = (p: PathTrace) => (p.exit.endsWith(`(${want})`) ? 0 : p.exit.endsWith(')') ? 2 : 1);
+  const order = r.paths.map((p, i) => i).sort((a, b) => rank(r.paths[a]) - rank(r.paths[b]) || a - b);
+  const remap = new Map(order.map((old, i) => [old, i]));
+  return {
+    ...r,
+    paths: order.map((i) => r.paths[i]),
+    findings: r.findings.map((x) => (x.pathIndex === undefined ? x : { ...x, pathIndex: remap.get(x.pathIndex) })),
+  };
 }
 
 /** Names of the functions in a file, with whether they use the API (for code lenses and `run` without a name). */
@@ -108,7 +120,7 @@ class FileContext {
   constructor(private tree: Tree, private text: string, private fns: FunctionInfo[], private config: Config) {
     this.defines = new Map(findDefines(tree, text));
     this.summaries = summarise(fns, config);
-    this.summaryKey = JSON.stringify([...this.summaries].map(([n, s]) => [n, [...s.releases], s.fails]));
+    this.summaryKey = JSON.stringify([...this.summaries].map(([n, s]) => [n, [...s.releases], s.fails, s.keeps]));
   }
 
   analyze(f: FunctionInfo, cache?: ResultCache, run?: { onlyFailAt: number | null; snapshots: boolean }): FunctionResult {
@@ -124,12 +136,14 @@ class FileContext {
       const hit = cache.get(ck);
       if (hit) return relocate(hit, f);
     }
-    const body = f.node.childForFieldName('body');
     let result: FunctionResult;
     try {
-      const cfg = buildCfg(body ?? f.node);
+      // The executor walks the same nodes on every path: give it a plain copy of the function.
+      const fn = toPlain(f.node, this.text);
+      const body = fn.childForFieldName('body');
+      const cfg = buildCfg(body ?? fn);
       const ex = explore({
-        config: this.config, cfg, fn: f.node, params: f.params.map((p) => p.name),
+        config: this.config, cfg, fn, params: f.params.map((p) => p.name),
         returnsPointer: f.returnsPointer,
         returnsZero: /\breturn\s+0\s*;/.test(f.node.text), defines: this.defines,
         evalDefine: (s) => defineExpr(s), summaries: this.summaries,
@@ -242,7 +256,7 @@ function relocate(r: FunctionResult, f: FunctionInfo): FunctionResult {
 
 /** What each function of the file releases (transitively) and how it fails: summaries for callers. */
 function summarise(fns: FunctionInfo[], config: Config): Map<string, Summary> {
-  const direct = new Map<string, { releases: Set<string>; calls: string[]; fails: Summary['fails'] }>();
+  const direct = new Map<string, { releases: Set<string>; calls: string[]; fails: Summary['fails']; keeps: boolean }>();
   for (const f of fns) {
     const releases = new Set<string>();
     const calls: string[] = [];
@@ -255,13 +269,14 @@ function summarise(fns: FunctionInfo[], config: Config): Map<string, Summary> {
     const fails: Summary['fails'] = f.returnsPointer
       ? (/\breturn\s+(NULL|0)\s*;|\breturn\s+ERR_PTR\s*\(/.test(body) ? 'null' : null)
       : (/\breturn\s+-\s*[A-Z0-9]/.test(body) ? 'neg-errno' : null);
-    direct.set(f.name, { releases, calls, fails });
+    const keeps = f.params.some((p) => p.name && new RegExp(`(->|\\.|\\]|\\*)\\s*\\w*\\s*=[^=;]*\\b${p.name}\\b`).test(body));
+    direct.set(f.name, { releases, calls, fails, keeps });
   }
   for (let i = 0; i < 3; i++) {
     for (const d of direct.values()) for (const c of d.calls) for (const k of direct.get(c)?.releases ?? []) d.releases.add(k);
   }
   const out = new Map<string, Summary>();
-  for (const [n, d] of direct) if (d.releases.size || d.fails) out.set(n, { releases: d.releases, fails: d.fails });
+  for (const [n, d] of direct) out.set(n, { releases: d.releases, fails: d.fails, keeps: d.keeps });
   return out;
 }
 

@@ -23,6 +23,8 @@ import { BUILTIN_CONSTANTS } from '../model/constants';
 export interface Summary {
   releases: Set<string>;
   fails: 'neg-errno' | 'null' | null;
+  /** It stores one of its parameters where its caller can reach it. */
+  keeps: boolean;
 }
 
 export interface ExecOptions {
@@ -69,6 +71,9 @@ export interface Exploration {
 }
 
 const MAX_STEPS_PER_PATH = 20000;
+
+/** Calls that look at a value but never keep it. */
+const NOT_KEEPING = /^(write[bwlq]|write[bwlq]_relaxed|iowrite\d*|__raw_write|lo_hi_write|hi_lo_write|dev_|pr_|printk|netdev_(err|warn|info|dbg|notice)|netif_(err|warn|info|dbg)|trace_|WARN|BUG|dma_sync_|memset|print_hex_dump|dump_stack|seq_printf|snprintf|sprintf|scnprintf)/;
 
 type CheckKind = 'test' | 'return' | 'mapping-error' | 'is-err' | 'is-err-or-null';
 
@@ -638,11 +643,11 @@ class Executor {
   }
 
   /** Resources whose handle flows into `v` are now reachable by the caller. */
-  private escape(v: Val, st: State, how: string): void {
+  private escape(v: Val, st: State, how: string, byCall?: string): void {
     const k = key(v);
     for (const r of st.resources) {
       if (r.escaped || r.state !== 'live') continue;
-      if (r.handles.some((h) => k.includes(h))) r.escaped = how;
+      if (r.handles.some((h) => k.includes(h))) { r.escaped = how; r.escapedByCall = byCall; }
     }
   }
 
@@ -703,7 +708,15 @@ class Executor {
     const args = argNodes.map((a) => this.ev(a, st, failAt));
     const summary = name ? this.o.summaries.get(name) : undefined;
     const occ = this.occurrence(node, st);
-    const ret = sym(`${name || 'call'}()@${node.startIndex}#${occ}`);
+    // The result names its arguments, so a handle wrapped by an unknown call (cpu_to_leXX(dma))
+    // and then stored is still recognised as handed off.
+    const handleArgs = args.map(key).filter((k) => st.resources.some((r) => r.state === 'live' && r.handles.some((h) => k.includes(h))));
+    const ret = sym(`${name || 'call'}(${handleArgs.join(',')})@${node.startIndex}#${occ}`);
+    // A resource given to a function we cannot see may be kept by it (DESIGN: only where declared;
+    // IOMMU Lens is stricter on failing paths, where the unwind rule still applies).
+    if (handleArgs.length && !NOT_KEEPING.test(name) && (!summary || summary.keeps)) {
+      for (const k of handleArgs) this.escape(sym(k), st, `passed to ${name || 'a function pointer'}()`, key(ret));
+    }
     // An unknown callee may write through pointers to locals it is given.
     argNodes.forEach((a, i) => {
       const s = stripParens(a);
@@ -891,7 +904,7 @@ class Executor {
       if (fail) {
         st.failed = site;
         st.addFact(ret, bad);
-        st.emu.model.set(key(ret), spec.failure === 'neg-errno' ? -12 : 0);
+        st.emu.model.set(asSym(ret)!, spec.failure === 'neg-errno' ? -12 : 0);
         st.events.push({ k: 'fail', site });
         const shown = spec.failure === 'neg-errno' ? '-ENOMEM' : spec.failure === 'err-ptr' ? 'ERR_PTR(-ENOMEM)'
           : spec.failure === 'dma-mapping-error' ? 'DMA_MAPPING_ERROR' : spec.failure === 'null' ? 'NULL' : '0';
@@ -1063,6 +1076,7 @@ class Executor {
     const e = st.emu;
     const sys = e.sys;
     const rk = key(ret);
+    const rs = asSym(ret)!;
     const devOf = (i: number) => e.device(key(arg(i) ?? konst(0)));
     const dirOf = (i: number | undefined) => this.conc(arg(i), st, 0);
     const base = spec.acquires ?? undefined;
@@ -1074,7 +1088,7 @@ class Executor {
             ? sys.allocIova(iovad, Math.max(1, this.conc(arg(1), st, 1)), this.conc(arg(2), st, 0xfffff), this.conc(arg(3), st, 0) !== 0)
             : sys.reserveIova(iovad, this.conc(arg(1), st, 0), this.conc(arg(2), st, 0));
           if (!r) return '-> NULL (emulator: no space)';
-          e.model.set(rk, 0xffff000000000 + r.pfnLo);
+          e.model.set(rs, 0xffff000000000 + r.pfnLo);
           e.model.set(`${rk}->pfn_lo`, r.pfnLo);
           e.model.set(`${rk}->pfn_hi`, r.pfnHi);
           return `-> iova [pfn ${hex(r.pfnLo)}..${hex(r.pfnHi)}]`;
@@ -1089,7 +1103,7 @@ class Executor {
         const iovad = e.iovad(key(arg(0) ?? konst(0)));
         if (name === 'alloc_iova_fast') {
           const pfn = sys.allocIovaFast(iovad, Math.max(1, this.conc(arg(1), st, 1)), this.conc(arg(2), st, 0xfffff), false);
-          e.model.set(rk, pfn);
+          e.model.set(rs, pfn);
           return `-> pfn ${hex(pfn)}`;
         }
         sys.freeIovaFast(iovad, this.conc(arg(1), st, 0), Math.max(1, this.conc(arg(2), st, 1)));
@@ -1100,7 +1114,7 @@ class Executor {
           const dev = devOf(0);
           const pa = e.buffer(key(arg(1) ?? konst(0))) + (name.startsWith('dma_map_page') || name === 'skb_frag_dma_map' ? this.conc(arg(2), st, 0) : 0);
           const dma = sys.dmaMap(dev, pa, Math.max(1, this.conc(arg(base.size), st, 4096)), dirOf(base.dir), name);
-          e.model.set(rk, dma);
+          e.model.set(rs, dma);
           return `-> dma ${hex(dma)}`;
         }
         const dev = devOf(0);
@@ -1113,7 +1127,7 @@ class Executor {
           const n = Math.max(1, Math.min(64, this.conc(arg(2), st, 1)));
           const segs = Array.from({ length: n }, (_, i) => ({ paddr: e.buffer(`${key(arg(1) ?? konst(0))}[${i}]`), length: 4096 }));
           const r = sys.dmaMapSg(dev, segs, dirOf(3));
-          e.model.set(rk, r.nents);
+          e.model.set(rs, r.nents);
           if (r.addrs[0] !== undefined) e.model.set(`sg:${key(arg(1) ?? konst(0))}`, r.addrs[0]);
           return `-> ${r.nents} segment(s) at ${r.addrs.slice(0, 4).map(hex).join(', ')}`;
         }
@@ -1126,7 +1140,7 @@ class Executor {
         if (base) {
           const r = sys.dmaAllocCoherent(dev, Math.max(1, this.conc(arg(1), st, 4096)));
           if (!r) return '-> NULL (emulator: out of memory)';
-          e.model.set(rk, r.cpu);
+          e.model.set(rs, r.cpu);
           e.model.set(`${rk}:handle`, r.dma);
           return `-> cpu ${hex(r.cpu)}, dma ${hex(r.dma)}`;
         }
@@ -1137,7 +1151,7 @@ class Executor {
         if (base) {
           const order = base.fixedOrder ?? Math.max(0, Math.min(10, this.conc(arg(base.size), st, 0)));
           const pa = sys.allocPages(order);
-          e.model.set(rk, pa);
+          e.model.set(rs, pa);
           return pa ? `-> pa ${hex(pa)} (order ${order})` : '-> 0 (emulator: out of memory)';
         }
         const rel = spec.releases!;
@@ -1179,7 +1193,7 @@ class Executor {
           return r === 0 ? '-> 0' : `-> ${r} (emulator)`;
         }
         const n = sys.unmap(d, iova, Math.max(1, this.conc(arg(2), st, 4096)));
-        e.model.set(rk, n);
+        e.model.set(rs, n);
         return `-> ${hex(n)} bytes unmapped`;
       }
       case 'dma-iova': {
@@ -1192,7 +1206,7 @@ class Executor {
           const size = Math.max(1, this.conc(arg(1), st, 4096));
           const r = sys.allocIova(info.iovad, Math.ceil(size / e.granule), Math.floor(this.conc(arg(2), st, 0xffffffff) / e.granule), true);
           if (!r) return '-> 0 (emulator: no space)';
-          e.model.set(rk, r.pfnLo * 2 ** shift);
+          e.model.set(rs, r.pfnLo * 2 ** shift);
           return `-> iova ${hex(r.pfnLo * 2 ** shift)}`;
         }
         sys.freeIova(info.iovad, Math.floor(this.conc(arg(1), st, 0) / e.granule));

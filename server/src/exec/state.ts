@@ -49,6 +49,8 @@ export interface Resource {
   releasedAfterEscape?: boolean;
   /** How the caller can reach it, when it can: "stored in priv->dma", "returned". */
   escaped?: string;
+  /** Handed to a function we cannot see, whose result this is: if that call failed, it did not keep it. */
+  escapedByCall?: string;
   ownedByContainer?: boolean;
   leaksOnlyOnFailure?: boolean;
   /** Iteration of the enclosing loop it was acquired in (for messages). */

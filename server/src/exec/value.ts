@@ -101,5 +101,5 @@ export function show(v: Val, concrete?: number): string {
 
 /** A symbol as the source wrote it: `param:priv->len` is `priv->len`, `g:RING_BYTES` is `RING_BYTES`. */
 export function pretty(name: string): string {
-  return name.replace(/(^|[(,*\[&])(param|g|local):/g, '$1').replace(/@\d+(#\d+)?/g, '').replace(/\+0(?=[),\]]|$)/g, '');
+  return name.replace(/(^|[(,*\[&])(param|g|local):/g, '$1').replace(/@\d+(#\d+)?/g, '').replace(/\+0(?=[),\]]|->|\.|\[|:|$)/g, '');
 }

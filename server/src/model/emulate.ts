@@ -7,6 +7,7 @@
  * The emulator never throws on bad device behaviour; an exception here is a bug of ours,
  * and the executor turns it into an event rather than losing the analysis.
  */
+import { pretty } from '../exec/value';
 import { createSystem, System, EmuEvent, SystemConfig } from '../../../emulator/src/index';
 
 export class EmuBridge {
@@ -32,7 +33,8 @@ export class EmuBridge {
     let h = this.handles.get('dev:' + k);
     if (h === undefined) {
       // Name devices by their expression so the inspector shows "mmu->dev".
-      h = this.sys.device(k.length > 40 ? k.slice(0, 40) : k);
+      const name = pretty(k);
+      h = this.sys.device(name.length > 40 ? name.slice(0, 40) : name);
       this.handles.set('dev:' + k, h);
     }
     return h;

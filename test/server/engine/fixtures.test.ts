@@ -10,22 +10,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { analyzeText } from '../../../server/src/engine/index';
 import { parseConfig } from '../../../server/src/config';
+import { extractAnnotations, Expectation } from './annotations';
 
 const ROOT = path.resolve(__dirname, '../../../..');
-
-export interface Expectation { line: number; rule: string }
-
-/** Parse `// expect: a, b` annotations (1-based lines). */
-export function extractAnnotations(text: string): { none: boolean; expected: Expectation[] } {
-  const expected: Expectation[] = [];
-  const lines = text.split('\n');
-  const none = lines.slice(0, 5).some((l) => /\/\/\s*expect-none\b/.test(l));
-  lines.forEach((l, i) => {
-    const m = /\/\/\s*expect:\s*([a-z-]+(?:\s*,\s*[a-z-]+)*)/.exec(l);
-    if (m) for (const r of m[1].split(',')) expected.push({ line: i + 1, rule: r.trim() });
-  });
-  return { none, expected };
-}
 
 function cFiles(dir: string): string[] {
   if (!fs.existsSync(dir)) return [];
