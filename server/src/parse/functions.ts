@@ -3,10 +3,9 @@
  * analyses and the constants it evaluates. Runs on every keystroke in the editor, so it asks the
  * native side for whole lists (descendantsOfType, one query) rather than walking node by node.
  */
-import Parser = require('tree-sitter');
 import type { Range } from '../engine/types';
-import { API_NAME_SET } from './api-names';
-import { cLanguage, SyntaxNode, Tree } from './parser';
+import { API_NAMES } from './api-names';
+import type { SyntaxNode, Tree } from './parser';
 
 export interface ParamInfo {
   /** The parameter's name ('' for an unnamed one, `...` for varargs). */
@@ -36,7 +35,7 @@ export interface FunctionInfo {
   apiCalls: string[];
 }
 
-let calleeQuery: Parser.Query | undefined;
+let apiCallRegex: RegExp | undefined;
 
 function range(node: SyntaxNode): Range {
   const s = node.startPosition;
@@ -45,23 +44,44 @@ function range(node: SyntaxNode): Range {
 }
 
 /**
- * Every function_definition of the tree (also those tree-sitter nests in an ERROR node, but not one
- * inside another function), in source order. Definitions without a recognisable name are skipped.
+ * Every function_definition outside a function (at file scope, in `#if` groups, in a top-level
+ * ERROR node), in source order. Definitions without a recognisable name are skipped.
  * Never throws.
  */
 export function listFunctions(tree: Tree, text: string): FunctionInfo[] {
   const root = tree.rootNode;
-  const defs = root.descendantsOfType('function_definition');
   const out: FunctionInfo[] = [];
-  let lastEnd = -1;
-  for (const node of defs) {
-    if (node.startIndex < lastEnd) continue; // nested in the previous one: a misparse
+  for (const node of topLevelDefinitions(root)) {
     const info = describe(node, text);
-    if (!info) continue;
-    out.push(info);
-    lastEnd = node.endIndex;
+    if (info) out.push(info);
   }
-  if (out.length > 0) assignApiCalls(root, out);
+  if (out.length > 0) assignApiCalls(root, text, out);
+  return out;
+}
+
+/** Where a function definition can stand outside any function (tree-sitter-c). */
+const CONTAINERS = new Set([
+  'preproc_if', 'preproc_ifdef', 'preproc_else', 'preproc_elif', 'preproc_elifdef',
+  'linkage_specification', 'declaration_list', 'ERROR',
+]);
+
+/**
+ * The function_definition nodes outside any function, found with a cursor over the top level and
+ * the containers above only: a 20,000-line file has some 700 top-level nodes but a million in all.
+ */
+function topLevelDefinitions(root: SyntaxNode): SyntaxNode[] {
+  const out: SyntaxNode[] = [];
+  const cursor = root.walk();
+  const visit = () => {
+    if (!cursor.gotoFirstChild()) return;
+    do {
+      const type = cursor.nodeType;
+      if (type === 'function_definition') out.push(cursor.currentNode);
+      else if (CONTAINERS.has(type)) visit();
+    } while (cursor.gotoNextSibling());
+    cursor.gotoParent();
+  };
+  visit();
   return out;
 }
 
@@ -80,11 +100,9 @@ function describe(node: SyntaxNode, text: string): FunctionInfo | undefined {
     nameNode = nameNode.childForFieldName('declarator') ?? nameNode.namedChildren[0] ?? null;
   }
   if (!nameNode) return undefined;
-  let isStatic = false;
-  for (const c of node.children) {
-    if (c.type === 'storage_class_specifier' && text.slice(c.startIndex, c.endIndex) === 'static') isStatic = true;
-  }
   const type = node.childForFieldName('type');
+  // the specifiers stand before the type (or the declarator): read them from the text
+  const isStatic = /\bstatic\b/.test(text.slice(node.startIndex, (type ?? decl).startIndex));
   const returnType = ((type ? text.slice(type.startIndex, type.endIndex) : 'int') + (pointers ? ' ' + pointers : ''))
     .replace(/\s+/g, ' ').trim();
   return {
@@ -125,19 +143,28 @@ function paramsOf(list: SyntaxNode | null, text: string): ParamInfo[] {
   return out;
 }
 
-/** One query for every callee identifier in the file; each API call goes to the function holding it. */
-function assignApiCalls(root: SyntaxNode, fns: FunctionInfo[]): void {
-  calleeQuery ??= new Parser.Query(cLanguage(), '(call_expression function: (identifier) @callee)');
-  const captures = calleeQuery.captures(root);
+/**
+ * The API calls of each function: the few places where an API name is followed by `(` in the text,
+ * each confirmed against the tree (the callee of a call_expression, so not a comment, a string or
+ * `ops->dma_map_sg(`). Far cheaper than visiting every call node through the binding.
+ */
+function assignApiCalls(root: SyntaxNode, text: string, fns: FunctionInfo[]): void {
+  apiCallRegex ??= new RegExp(`\\b(${[...API_NAMES].sort((a, b) => b.length - a.length).join('|')})\\s*\\(`, 'g');
+  const re = apiCallRegex;
+  re.lastIndex = 0;
   let k = 0;
-  for (const c of captures) {
-    const n = c.node;
-    const name = n.text;
-    if (!API_NAME_SET.has(name)) continue;
-    const at = n.startIndex;
+  for (let m = re.exec(text); m; m = re.exec(text)) {
+    const at = m.index;
     while (k < fns.length && fns[k].endIndex <= at) k++;
     if (k >= fns.length) break;
-    if (fns[k].startIndex <= at) fns[k].apiCalls.push(name);
+    if (fns[k].startIndex > at) continue;
+    const name = m[1];
+    const node = root.descendantForIndex(at, at + name.length);
+    if (node.type !== 'identifier' || node.startIndex !== at) continue;
+    const call = node.parent;
+    if (call?.type !== 'call_expression') continue;
+    const fn = call.childForFieldName('function');
+    if (fn?.startIndex === at) fns[k].apiCalls.push(name);
   }
 }
 

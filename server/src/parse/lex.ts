@@ -108,14 +108,18 @@ function skipLiteral(text: string, i: number, quote: number): number {
  */
 export function codeOnly(text: string, regions: Region[] = scanRegions(text)): string {
   if (regions.length === 0) return text;
-  const parts: string[] = [];
-  let at = 0;
+  // One native copy, blanked in place: much faster than slicing and joining per region.
+  const buf = Buffer.from(text, 'utf16le');
+  const units = buf.byteOffset % 2 === 0 ? new Uint16Array(buf.buffer, buf.byteOffset, text.length) : undefined;
   for (const r of regions) {
-    parts.push(text.slice(at, r.start), blank(text, r.start, r.end));
-    at = r.end;
+    for (let i = r.start; i < r.end; i++) {
+      const c = text.charCodeAt(i);
+      if (c === NL || c === CR) continue;
+      if (units) units[i] = SP;
+      else buf.writeUInt16LE(SP, 2 * i);
+    }
   }
-  parts.push(text.slice(at));
-  return parts.join('');
+  return buf.toString('utf16le');
 }
 
 /** `text[start, end)` with every character but line breaks made a space. */

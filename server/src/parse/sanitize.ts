@@ -7,26 +7,31 @@
  * Rules (each measured on the 6.12 corpus by `node scripts/corpus.mjs --parse-stats --ablate`):
  *   annotations   `__iomem`, `__user`, `__init`, `__acquires(x)`, `__aligned(n)`... -> spaces
  *   type-args     `container_of(p, struct foo, m)` -> `struct_foo`; `min_t(unsigned int, ..)`
+ *                 -> `unsigned_int`; `offsetof(struct foo, a.b)` -> `OFFSETOF(struct_foo, a.b)`
  *   preproc       `#if`/`#ifdef` groups inside a function body that tree-sitter cannot take as
  *                 they are (unbalanced braces, a statement cut in two): the first branch is kept
  *                 (the `#else` one for `#if 0`), the others and the directive lines blanked
  *   strings       `KERN_ERR PFX "x"`, `"x" __stringify(__LINE__)` -> the macros become literals
  *   guard-blocks  `scoped_guard(lock, &l) {` -> `scoped_guard(lock, &l);{`: a call, then the block
  *                 (the `;` takes the place of a blank)
- *
- * Loop macros (`for_each_sg(sgl, sg, n, i) {`) are left alone: tree-sitter reads them as a call,
- * a MISSING `;` and the body, and the lowering (server/src/ir/cfg.ts) makes that a loop.
+ *   loop-macros   `list_for_each_entry(skb, &l, list)\n\t\tskb->protocol = x;`: tree-sitter glues a
+ *                 body that starts `ident->`, `ident[`, `*p`, `(` to the macro call (an ERROR, or a
+ *                 silent multiplication); a `;` in the first blank after the `)` separates them.
+ *                 Loop macros followed by `{` or by a call keep tree-sitter's call + MISSING `;`
+ *                 shape. loops.ts `loopMacroCall` recognises both.
  *   digit-args    token-pasting arguments such as `tg3_flag(tp, 5701_DMA_BUG)` -> `_701_DMA_BUG`
  *   stmt-macros   `IF_ERR(printk("x");)` -> `IF_ERR(printk("x"));`
  */
 import { Region, scanRegions, codeOnly } from './lex';
+import { LOOP_MACRO } from './loops';
 
 export type SanitizeRule =
-  | 'annotations' | 'type-args' | 'preproc' | 'strings' | 'guard-blocks' | 'digit-args'
-  | 'stmt-macros';
+  | 'annotations' | 'type-args' | 'preproc' | 'strings' | 'guard-blocks' | 'loop-macros'
+  | 'digit-args' | 'stmt-macros';
 
 export const SANITIZE_RULES: readonly SanitizeRule[] = [
-  'annotations', 'type-args', 'preproc', 'strings', 'guard-blocks', 'digit-args', 'stmt-macros',
+  'annotations', 'type-args', 'preproc', 'strings', 'guard-blocks', 'loop-macros', 'digit-args',
+  'stmt-macros',
 ];
 
 const ALL_RULES: ReadonlySet<SanitizeRule> = new Set(SANITIZE_RULES);
@@ -50,6 +55,7 @@ export function sanitize(text: string, rules: ReadonlySet<SanitizeRule> = ALL_RU
   if (on('type-args')) typeArgs(code, edits, dead);
   if (on('strings')) strings(text, code, regions, edits, dead);
   if (on('guard-blocks')) guardBlocks(text, code, edits, dead);
+  if (on('loop-macros')) loopMacros(text, code, edits, dead);
   if (on('digit-args')) digitArgs(code, edits, dead);
   if (on('stmt-macros')) stmtMacros(code, edits, dead);
   return apply(text, edits);
@@ -181,10 +187,27 @@ function typeArgs(code: string, edits: Edit[], dead: (at: number) => boolean): v
     typeArgRegex.lastIndex = start + m[1].length; // the `,` or `)` may open the next match
     if (dead(start)) continue;
     const callee = enclosingCallee(code, m.index);
-    if (!callee || TYPE_TAKING.has(callee)) continue;
+    if (!callee || (TYPE_TAKING.has(callee) && !(callee === 'offsetof' && offsetofPath(code, m.index, edits)))) continue;
     const id = typeAsIdentifier(m[1]);
     if (id !== undefined) edits.push({ start, text: id });
   }
+}
+
+/**
+ * `offsetof(struct foo, a.b[2])`: tree-sitter's offsetof takes one field name only. When the
+ * member is a path, rename the macro `OFFSETOF` (a call like any other) and say so.
+ */
+function offsetofPath(code: string, open: number, edits: Edit[]): boolean {
+  if (code.charCodeAt(open) !== 40) return false;
+  const close = matchParen(code, open);
+  if (close < 0) return false;
+  const args = code.slice(open + 1, close);
+  const comma = args.lastIndexOf(',');
+  if (comma < 0 || !/[.[\]]|->/.test(args.slice(comma + 1))) return false;
+  let i = open - 1;
+  while (i >= 0 && isBlank(code.charCodeAt(i))) i--;
+  edits.push({ start: i - 7, text: 'OFFSETOF' });
+  return true;
 }
 
 /**
@@ -476,6 +499,37 @@ function guardBlocks(text: string, code: string, edits: Edit[], dead: (at: numbe
     if (slot < 0 || i >= text.length || text.charCodeAt(i) !== 123) continue;
     edits.push({ start: slot, text: ';' });
     guardRegex.lastIndex = close + 1;
+  }
+}
+
+const loopRegex = /\b(\w*for_each\w*|\w*_foreach\w*|skb_queue_walk\w*|skb_walk_frags|skb_list_walk_safe)[ \t]*\(/g;
+
+/** A loop macro at the start of a statement whose body tree-sitter would glue to the call. */
+function loopMacros(text: string, code: string, edits: Edit[], dead: (at: number) => boolean): void {
+  loopRegex.lastIndex = 0;
+  for (let m = loopRegex.exec(code); m; m = loopRegex.exec(code)) {
+    if (!LOOP_MACRO.test(m[1]) || dead(m.index) || !atStatementStart(code, m.index)) continue;
+    const close = matchParen(code, m.index + m[0].length - 1);
+    if (close < 0) continue;
+    loopRegex.lastIndex = close + 1;
+    let slot = -1;
+    let i = close + 1;
+    for (; i < text.length; i++) {
+      const c = text.charCodeAt(i);
+      if (c === 32 || c === 9) { if (slot < 0) slot = i; }
+      else if (c !== 10 && c !== 13) break;
+    }
+    if (slot < 0 || i >= text.length) continue;
+    const c = text.charCodeAt(i);
+    if (c !== 42 && c !== 40 && !(isIdent(c) && !isDigit(c))) continue; // `{`, `;`, a comment...
+    if (isIdent(c)) {
+      let j = i;
+      while (j < text.length && isIdent(text.charCodeAt(j))) j++;
+      if (C_KEYWORDS.has(text.slice(i, j))) continue;
+      while (j < text.length && isBlank(text.charCodeAt(j))) j++;
+      if (text.charCodeAt(j) === 40) continue; // a call: tree-sitter's MISSING `;` shape
+    }
+    edits.push({ start: slot, text: ';' });
   }
 }
 

@@ -7,6 +7,7 @@
 import type { SyntaxNode, Tree } from './parser';
 import { API_NAMES } from './api-names';
 import { codeOnly } from './lex';
+import { loopMacroCall } from './loops';
 
 /** Why a call site is lost. */
 export type LostReason =
@@ -21,8 +22,8 @@ export type LostReason =
 export type DamageReason =
   /** Its own statement (or the condition it sits in) contains an ERROR or MISSING node. */
   | 'statement-error'
-  /** It sits in the body of a loop macro (`for_each_sg(...) {`) parsed as a call, a MISSING `;`
-   *  and a block: the loop is gone and the body runs once. */
+  /** It sits in the body of a loop macro (`for_each_sg(...) {`), parsed as a call statement and
+   *  the body (loops.ts): not damage as such, the lowering makes the pair a loop. */
   | 'flattened-loop';
 
 export interface ApiCallSite {
@@ -49,8 +50,7 @@ export interface ParseStats {
   apiFunctions: number;
   /** Of which contain an ERROR or MISSING node. */
   apiFunctionsWithErrors: number;
-  /** Of which contain one other than the MISSING `;` after a loop macro (`for_each_sg(...) {`),
-   *  a shape the lowering reads as a loop (server/src/ir/cfg.ts). */
+  /** Of which contain one other than the MISSING `;` after a loop macro (loops.ts). */
   apiFunctionsWithOtherErrors: number;
   /** Top-level constructs (not function_definition) that hold lost sites: unrecognised functions. */
   unrecognisedFunctions: number;
@@ -165,19 +165,15 @@ export function damageOf(root: SyntaxNode, site: ApiCallSite): DamageReason | un
   return undefined;
 }
 
-/** `node` follows an expression_statement that is a call whose `;` is MISSING. */
+/** `node` follows the head of a loop macro (loops.ts). */
 function isLoopMacroBody(node: SyntaxNode): boolean {
   const parent = node.parent;
   if (!parent || (parent.type !== 'compound_statement' && !parent.type.endsWith('_statement'))) return false;
   let prev = node.previousNamedSibling;
   while (prev && prev.type === 'comment') prev = prev.previousNamedSibling;
-  if (!prev || prev.type !== 'expression_statement') return false;
-  const last = prev.lastChild;
-  return !!last && last.isMissing && prev.firstNamedChild?.type === 'call_expression';
+  return !!prev && !!loopMacroCall(prev);
 }
 
-/** Loop macros, as the lowering recognises them (server/src/ir/cfg.ts). */
-export const LOOP_MACRO = /(^|_)for_each(_|$)|^list_for_each|^hlist_for_each|^for_each|_foreach(_|$)/;
 
 /**
  * ERROR and MISSING nodes under `node`, visiting only subtrees that have errors. With
@@ -188,10 +184,8 @@ export function countErrorNodes(node: SyntaxNode, exceptLoopMacros = false): num
   if (node.isMissing) return 1;
   let n = node.type === 'ERROR' ? 1 : 0;
   let children = node.children;
-  if (exceptLoopMacros && node.type === 'expression_statement') {
-    const last = children[children.length - 1];
-    const fn = children[0]?.type === 'call_expression' ? children[0].childForFieldName('function') : null;
-    if (last?.isMissing && fn?.type === 'identifier' && LOOP_MACRO.test(fn.text)) children = children.slice(0, -1);
+  if (exceptLoopMacros && node.type === 'expression_statement' && loopMacroCall(node)) {
+    children = children.slice(0, -1);
   }
   for (const child of children) n += countErrorNodes(child, exceptLoopMacros);
   return n;
