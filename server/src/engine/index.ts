@@ -119,7 +119,7 @@ class FileContext {
 
   constructor(private tree: Tree, private text: string, private fns: FunctionInfo[], private config: Config) {
     this.defines = new Map(findDefines(tree, text));
-    this.summaries = summarise(fns, config);
+    this.summaries = summarise(fns, config, text);
     this.summaryKey = JSON.stringify([...this.summaries].map(([n, s]) => [n, [...s.releases], s.fails, s.keeps]));
   }
 
@@ -199,12 +199,12 @@ class FileContext {
 }
 
 function toTrace(p: PathRecord): PathTrace {
-  const snaps = (p.state as unknown as { snaps?: Record<string, unknown>[] }).snaps ?? [];
+  const snaps = p.state.snaps.toArray();
   return {
     label: p.label,
     failAt: p.failAt,
     exit: `leaves at line ${p.exit.line + 1}: ${p.exit.text}${p.exit.failure === true ? ' (failure)' : p.exit.failure === false ? ' (success)' : ''}`,
-    steps: p.state.steps,
+    steps: p.state.steps.toArray(),
     snapshots: snaps,
   };
 }
@@ -255,16 +255,20 @@ function relocate(r: FunctionResult, f: FunctionInfo): FunctionResult {
 }
 
 /** What each function of the file releases (transitively) and how it fails: summaries for callers. */
-function summarise(fns: FunctionInfo[], config: Config): Map<string, Summary> {
+function summarise(fns: FunctionInfo[], config: Config, text: string): Map<string, Summary> {
   const direct = new Map<string, { releases: Set<string>; calls: string[]; fails: Summary['fails']; keeps: boolean }>();
   for (const f of fns) {
     const releases = new Set<string>();
     const calls: string[] = [];
-    walkCalls(f.node, (name) => {
+    // A textual scan of the callees: cheaper than walking the tree through the binding, and a
+    // name in a comment only makes a summary say a helper may release something.
+    const src = text.slice(f.startIndex, f.endIndex);
+    for (const m of src.matchAll(/\b([A-Za-z_]\w*)\s*\(/g)) {
+      const name = m[1];
       const api = lookupApi(name, config.wrappers);
       if (api?.spec.releases) for (const k of api.spec.releases.kinds) releases.add(k);
       else if (!api) calls.push(name);
-    });
+    }
     const body = f.node.childForFieldName('body')?.text ?? '';
     const fails: Summary['fails'] = f.returnsPointer
       ? (/\breturn\s+(NULL|0)\s*;|\breturn\s+ERR_PTR\s*\(/.test(body) ? 'null' : null)
@@ -278,22 +282,6 @@ function summarise(fns: FunctionInfo[], config: Config): Map<string, Summary> {
   const out = new Map<string, Summary>();
   for (const [n, d] of direct) out.set(n, { releases: d.releases, fails: d.fails, keeps: d.keeps });
   return out;
-}
-
-function walkCalls(node: SyntaxNode, fn: (name: string) => void): void {
-  const cursor = node.walk();
-  const visit = (): void => {
-    const n = cursor.currentNode;
-    if (n.type === 'call_expression') {
-      const f = n.childForFieldName('function');
-      if (f?.type === 'identifier') fn(f.text);
-    }
-    if (cursor.gotoFirstChild()) {
-      do visit(); while (cursor.gotoNextSibling());
-      cursor.gotoParent();
-    }
-  };
-  visit();
 }
 
 const defineCache = new Map<string, SyntaxNode | null>();

@@ -106,20 +106,32 @@ class Executor {
   run(): Exploration {
     const plans: (number | null)[] = this.o.onlyFailAt !== undefined ? [this.o.onlyFailAt] : [null];
     let maxFallible = 0;
+    const total = this.o.maxPaths;
     for (let p = 0; p < plans.length; p++) {
       const failAt = plans[p];
-      const got = this.runPlan(failAt);
+      // Share the path budget: the all-succeed plan may not starve the failure plans, where the bugs are.
+      const left = total - this.paths.length;
+      const cap = p === 0 && this.o.onlyFailAt === undefined ? Math.ceil(total / 4)
+        : Math.max(4, Math.floor(left / Math.max(1, plans.length - p)));
+      const got = this.runPlan(failAt, Math.min(left, cap));
       maxFallible = Math.max(maxFallible, got);
       if (this.o.onlyFailAt === undefined && p === plans.length - 1) {
         for (let k = plans.length - 1; k < maxFallible; k++) plans.push(k);
       }
-      if (this.overBudget) break;
+      if (this.timedOut || this.paths.length >= total) break;
+    }
+    if (this.cut && !this.overBudget) {
+      this.overBudget = `explored ${this.paths.length} paths (budget.maxPaths ${total}); some paths were not followed`;
     }
     return { paths: this.paths, overBudget: this.overBudget, fallibleSites: this.fallibleSites };
   }
 
+  private cut = false;
+  private timedOut = false;
+
   /** Explore every path of one failure plan; returns the most fallible calls any path reached. */
-  private runPlan(failAt: number | null): number {
+  private runPlan(failAt: number | null, cap: number): number {
+    const start = this.paths.length;
     const init = new State();
     init.emu = EmuBridge.create({
       granule: this.o.config.smmu.granule, ias: this.o.config.smmu.ias, oas: this.o.config.smmu.oas,
@@ -133,12 +145,13 @@ class Executor {
     let maxFallible = 0;
     let steps = 0;
     while (stack.length) {
-      if (this.paths.length >= this.o.maxPaths) {
-        this.overBudget = `explored ${this.paths.length} paths (budget.maxPaths); the rest of the function was not analysed`;
+      if (this.paths.length - start >= cap) {
+        this.cut = true;
         break;
       }
-      if (Date.now() > this.o.deadline) {
-        this.overBudget = `ran out of time after ${this.paths.length} paths (budget.timeMsPerFunction)`;
+      if ((steps & 15) === 0 && Date.now() > this.o.deadline) {
+        this.overBudget = `ran out of time after ${this.paths.length} paths (budget.timeMsPerFunction ${this.o.config.budget.timeMsPerFunction} ms); some paths were not followed`;
+        this.timedOut = true;
         break;
       }
       const st = stack.pop()!;
@@ -905,7 +918,7 @@ class Executor {
         st.failed = site;
         st.addFact(ret, bad);
         st.emu.model.set(asSym(ret)!, spec.failure === 'neg-errno' ? -12 : 0);
-        st.events.push({ k: 'fail', site });
+        st.events = st.events.add({ k: 'fail', site });
         const shown = spec.failure === 'neg-errno' ? '-ENOMEM' : spec.failure === 'err-ptr' ? 'ERR_PTR(-ENOMEM)'
           : spec.failure === 'dma-mapping-error' ? 'DMA_MAPPING_ERROR' : spec.failure === 'null' ? 'NULL' : '0';
         this.step(st, node, name, raw, `-> ${shown} (injected failure)`);
@@ -951,7 +964,7 @@ class Executor {
       // Identity taken from an argument the caller can reach (its sg list, its domain): the caller can undo it.
       if (a.handle !== 'ret' && /(^|[^a-z])(param:|g:)/.test(key(identity))) res.escaped = 'belongs to an object of the caller';
       st.resources.push(res);
-      st.events.push({ k: 'acquire', site, res: res.id });
+      st.events = st.events.add({ k: 'acquire', site, res: res.id });
       if (a.kind === 'iommu-mapping') this.mapEvent(res, arg, st, site);
     }
 
@@ -984,7 +997,7 @@ class Executor {
         && r.handles.some((h) => keys.some((k) => k.includes(h))));
     };
     const size = arg(spec_size(res)) ?? res.size;
-    st.events.push({
+    st.events = st.events.add({
       k: 'map', site, res: res.id,
       detail: {
         dmaManaged, fromAllocator: allocated(iova), iova: isConst(iova) ? iova.c : undefined,
@@ -1014,7 +1027,7 @@ class Executor {
           r.releasedBy = site;
           const only = candidates.filter((x) => x.state !== 'released' || x === r).filter((x) => x.domain === r.domain).length === 1;
           if (size && r.size && only && provablyDifferent(size, r.size)) {
-            st.events.push({ k: 'mismatch', site, res: r.id, detail: { what: 'size', acquired: show(r.size), released: show(size) } });
+            st.events = st.events.add({ k: 'mismatch', site, res: r.id, detail: { what: 'size', acquired: show(r.size), released: show(size) } });
           }
         } else {
           const d = sub(start, h);
@@ -1022,7 +1035,7 @@ class Executor {
           if (!outside) { r.state = 'maybe-released'; r.releasedBy = site; hit = true; }
         }
       }
-      if (!hit) st.events.push({ k: 'unknown-release', site });
+      if (!hit) st.events = st.events.add({ k: 'unknown-release', site });
       return;
     }
     let r = candidates.find((x) => x.state === 'live' && x.handles.some((k) => keys.includes(k)));
@@ -1033,7 +1046,7 @@ class Executor {
         r = off;
         r.state = 'released';
         r.releasedBy = site;
-        st.events.push({ k: 'mismatch', site, res: r.id, detail: { what: 'address', acquired: 'the address it returned', released: `that address ${sub(h, r.handleVal).c >= 0 ? '+' : '-'} ${hex(Math.abs(sub(h, r.handleVal).c))}` } });
+        st.events = st.events.add({ k: 'mismatch', site, res: r.id, detail: { what: 'address', acquired: 'the address it returned', released: `that address ${sub(h, r.handleVal).c >= 0 ? '+' : '-'} ${hex(Math.abs(sub(h, r.handleVal).c))}` } });
         return;
       }
     }
@@ -1044,27 +1057,27 @@ class Executor {
         // written): it may be any live resource of this kind. Stay quiet about them.
         for (const x of candidates) if (x.state === 'live' && x.escaped === undefined) { x.state = 'maybe-released'; x.releasedBy = site; }
         for (const x of candidates) if (x.state === 'live' && x.escaped !== undefined) { x.state = 'maybe-released'; x.releasedBy = site; }
-        st.events.push({ k: 'unknown-release', site });
+        st.events = st.events.add({ k: 'unknown-release', site });
       }
       return;
     }
     r.state = 'released';
     r.releasedBy = site;
     r.releasedAfterEscape = !!r.escaped;
-    st.events.push({ k: 'release', site, res: r.id });
+    st.events = st.events.add({ k: 'release', site, res: r.id });
     const size = rel.fixedOrder !== undefined ? konst(rel.fixedOrder) : arg(rel.size);
     if (size && r.size) {
       if (r.kind === 'dma-sg' && key(size) === r.ret) {
-        st.events.push({ k: 'mismatch', site, res: r.id, detail: { what: 'nents-returned', acquired: show(r.size), released: 'the count dma_map_sg() returned' } });
+        st.events = st.events.add({ k: 'mismatch', site, res: r.id, detail: { what: 'nents-returned', acquired: show(r.size), released: 'the count dma_map_sg() returned' } });
       } else if (provablyDifferent(size, r.size)) {
-        st.events.push({ k: 'mismatch', site, res: r.id, detail: { what: rel.sizeIsOrder ? 'order' : r.kind === 'dma-sg' ? 'nents' : 'size', acquired: show(r.size), released: show(size) } });
+        st.events = st.events.add({ k: 'mismatch', site, res: r.id, detail: { what: rel.sizeIsOrder ? 'order' : r.kind === 'dma-sg' ? 'nents' : 'size', acquired: show(r.size), released: show(size) } });
       }
     }
     if (rel.alsoHandle !== undefined && r.kind === 'coherent') {
       const dh = arg(rel.alsoHandle);
       const mine = r.handles[1];
       if (dh && mine && isConst(dh) && key(dh) !== mine) {
-        st.events.push({ k: 'mismatch', site, res: r.id, detail: { what: 'dma handle', acquired: 'the handle dma_alloc_coherent() returned', released: show(dh) } });
+        st.events = st.events.add({ k: 'mismatch', site, res: r.id, detail: { what: 'dma handle', acquired: 'the handle dma_alloc_coherent() returned', released: show(dh) } });
       }
     }
     void node;
@@ -1223,7 +1236,7 @@ class Executor {
       const c = this.concrete(a, st);
       return isConst(a) ? show(a) : c !== undefined ? hex(c) : compact(a);
     });
-    st.steps.push({
+    st.steps = st.steps.add({
       line: node.startPosition.row,
       call: `${name}(${shown.join(', ')})`,
       result,
@@ -1231,10 +1244,7 @@ class Executor {
       events,
       snapshot: this.o.snapshots ? st.steps.length : undefined,
     });
-    if (this.o.snapshots) {
-      const snaps = ((st as unknown as { snaps?: Record<string, unknown>[] }).snaps ??= []);
-      snaps.push(st.emu.sys.inspect());
-    }
+    if (this.o.snapshots) st.snaps = st.snaps.add(st.emu.sys.inspect());
   }
 }
 

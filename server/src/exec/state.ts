@@ -73,6 +73,34 @@ export interface ExecEvent {
   detail?: Record<string, unknown>;
 }
 
+/** An append-only list shared between forks: a fork costs nothing, a path reads it once at its end. */
+export class Log<T> implements Iterable<T> {
+  static readonly empty = new Log<never>();
+  private constructor(private readonly item?: T, private readonly prev?: Log<T>, readonly length = 0) {}
+  static of<T>(): Log<T> { return Log.empty as unknown as Log<T>; }
+  add(x: T): Log<T> { return new Log(x, this, this.length + 1); }
+  toArray(): T[] {
+    const out = new Array<T>(this.length);
+    let l: Log<T> | undefined = this;
+    for (let i = this.length - 1; i >= 0 && l; i--, l = l.prev) out[i] = l.item as T;
+    return out;
+  }
+  [Symbol.iterator](): Iterator<T> { return this.toArray()[Symbol.iterator](); }
+}
+
+/** Values that matter for merging states: constants and what the kernel API returned. */
+const API_VALUE = /\w@\d+#\d+/;
+const relevantCache = new Map<string, boolean>();
+function relevant(k: string): boolean {
+  let r = relevantCache.get(k);
+  if (r === undefined) {
+    r = /^-?\d+$/.test(k) || API_VALUE.test(k);
+    if (relevantCache.size > 50000) relevantCache.clear();
+    relevantCache.set(k, r);
+  }
+  return r;
+}
+
 export class State {
   block = 0;
   idx = 0;
@@ -89,8 +117,10 @@ export class State {
   failed?: SiteRef;
   visits = new Map<number, number>();
   occ = new Map<number, number>();
-  steps: PathStep[] = [];
-  events: ExecEvent[] = [];
+  steps: Log<PathStep> = Log.of();
+  events: Log<ExecEvent> = Log.of();
+  /** Emulator snapshots after each step (run-snippet only). */
+  snaps: Log<Record<string, unknown>> = Log.of();
   /** Values known to be a DMA-API-managed domain (from iommu_get_domain_for_dev). */
   dmaDomains = new Set<string>();
   /** Symbols proven equal to another value by a branch (`if (tmp != iova) return`). */
@@ -113,8 +143,9 @@ export class State {
     s.failed = this.failed;
     s.visits = new Map(this.visits);
     s.occ = new Map(this.occ);
-    s.steps = this.steps.slice();
-    s.events = this.events.slice();
+    s.steps = this.steps;
+    s.events = this.events;
+    s.snaps = this.snaps;
     s.dmaDomains = new Set(this.dmaDomains);
     s.alias = new Map(this.alias);
     s.aggregates = this.aggregates;
@@ -131,12 +162,19 @@ export class State {
     this.facts.set(k, { ...this.facts.get(k), ...f });
   }
 
-  /** A digest of what matters for the rest of the path, to merge identical states at joins. */
+  /**
+   * A digest of what matters for the rest of the path, to merge states at joins: the
+   * resources and checks, and the locals and memory that hold constants (error codes, loop
+   * counters, flags) or API results. Two paths that differ only in other unknowns are
+   * continued once: the checkers cannot tell them apart.
+   */
   digest(): string {
     const parts: string[] = [String(this.block), this.failed ? 'F' + this.failed.at : 'S' + this.fallibleCount];
-    for (const [k, v] of this.env) parts.push(k + '=' + key(v));
-    for (const [k, v] of this.mem) parts.push(k + ':=' + key(v));
-    for (const [k, f] of this.facts) parts.push(k + '?' + (f.zero ? 'z' : f.zero === false ? 'n' : '') + (f.neg ? '-' : f.neg === false ? '+' : '') + (f.err ? 'e' : ''));
+    for (const [k, v] of this.env) { const vk = key(v); if (relevant(vk)) parts.push(k + '=' + vk); }
+    for (const [k, v] of this.mem) { const vk = key(v); if (relevant(vk)) parts.push(k + ':=' + vk); }
+    for (const [k, f] of this.facts) {
+      if (relevant(k)) parts.push(k + '?' + (f.zero ? 'z' : f.zero === false ? 'n' : '') + (f.neg ? '-' : f.neg === false ? '+' : '') + (f.err ? 'e' : ''));
+    }
     for (const r of this.resources) parts.push(r.id + r.state + (r.escaped ? 'x' : ''));
     parts.push([...this.checked].join(','));
     parts.push([...this.fallible.keys()].join(','));

@@ -12,6 +12,7 @@
  * the statements tree-sitter recovered inside it, where there are any.
  */
 import type { SyntaxNode } from '../parse/parser';
+import { loopMacroCall } from '../parse/loops';
 
 export type Instr =
   /** Evaluate an expression for its effects (calls, assignments). */
@@ -44,7 +45,6 @@ export interface Cfg {
   labels: Map<string, { block: number; node: SyntaxNode }>;
 }
 
-const LOOP_MACRO = /(^|_)for_each(_|$)|^list_for_each|^hlist_for_each|^for_each|_foreach(_|$)/;
 
 class Builder {
   blocks: Block[] = [];
@@ -227,6 +227,24 @@ class Builder {
         this.close(cur, { k: 'switch', value: value ? stripParens(value) : (value as unknown as SyntaxNode), cases, otherwise });
         return exit;
       }
+      case 'preproc_if':
+      case 'preproc_ifdef':
+      case 'preproc_elif': {
+        // #ifdef CONFIG_X inside a body: either branch may be compiled; branch on an unknown.
+        const cond = node.childForFieldName('condition') ?? node.childForFieldName('name');
+        const alt = node.childForFieldName('alternative');
+        const body = node.namedChildren.filter((c) => c !== cond && c !== alt && isStatement(c));
+        const tB = this.newBlock();
+        const fB = this.newBlock();
+        const join = this.newBlock();
+        if (cond) this.close(cur, { k: 'branch', cond, t: tB, f: fB }); else this.close(cur, { k: 'jump', to: tB });
+        this.close(this.seq(body, tB), { k: 'jump', to: join });
+        const fEnd = alt ? this.stmt(alt, fB) : fB;
+        this.close(fEnd, { k: 'jump', to: join });
+        return join;
+      }
+      case 'preproc_else':
+        return this.seq(node.namedChildren.filter((c) => isStatement(c)), cur);
       case 'return_statement':
         this.close(cur, { k: 'return', node: node.namedChildren[0] ?? null, stmt: node });
         return this.newBlock();
@@ -259,9 +277,8 @@ class Builder {
     for (let i = 0; i < nodes.length; i++) {
       const n = nodes[i];
       const next = nodes[i + 1];
-      const call = n.type === 'expression_statement' ? n.namedChildren[0] : null;
-      const fname = call?.type === 'call_expression' ? call.childForFieldName('function')?.text ?? '' : '';
-      if (call && next && LOOP_MACRO.test(fname) && isStatement(next) && n.lastChild?.isMissing) {
+      const call = loopMacroCall(n);
+      if (call && next && isStatement(next)) {
         cur = this.macroLoop(call, next, cur);
         i++;
         continue;
@@ -343,7 +360,7 @@ export function declaratorName(d: SyntaxNode | null): string | null {
 }
 
 function isStatement(n: SyntaxNode): boolean {
-  return /statement$|^declaration$|^ERROR$/.test(n.type);
+  return /statement$|^declaration$|^ERROR$|^preproc_(if|ifdef|else|elif)$/.test(n.type);
 }
 
 /** The lvalues (as written) assigned or incremented inside a node. */

@@ -35,6 +35,7 @@ export class PlainNode {
   }
 
   get firstChild(): PlainNode | null { return this.children[0] ?? null; }
+  get firstNamedChild(): PlainNode | null { return this.namedChildren[0] ?? null; }
   get lastChild(): PlainNode | null { return this.children[this.children.length - 1] ?? null; }
   get hasError(): boolean { return this.type === 'ERROR' || this.isMissing || this.children.some((c) => c.hasError); }
 

@@ -11,8 +11,14 @@ import { pretty } from '../exec/value';
 import { createSystem, System, EmuEvent, SystemConfig } from '../../../emulator/src/index';
 
 export class EmuBridge {
+  /**
+   * Forks share the parent's system until one of them touches it: most forks (a branch on an
+   * unknown condition) run no API call before the path ends or merges.
+   */
+  private owned = true;
+
   constructor(
-    readonly sys: System,
+    private _sys: System,
     /** symbol name -> concrete value chosen or returned by the emulator */
     readonly model: Map<string, number>,
     /** value key of a dev / iovad / domain expression -> emulator handle */
@@ -25,8 +31,19 @@ export class EmuBridge {
     return new EmuBridge(createSystem(config), new Map(), new Map(), config.granule ?? 4096, { n: 0 });
   }
 
+  get sys(): System {
+    if (!this.owned) {
+      this._sys = this._sys.fork();
+      this.owned = true;
+    }
+    return this._sys;
+  }
+
   fork(): EmuBridge {
-    return new EmuBridge(this.sys.fork(), new Map(this.model), new Map(this.handles), this.granule, { n: this.nextFixed.n });
+    this.owned = false;
+    const b = new EmuBridge(this._sys, new Map(this.model), new Map(this.handles), this.granule, { n: this.nextFixed.n });
+    b.owned = false;
+    return b;
   }
 
   device(k: string): number {
