@@ -115,14 +115,14 @@ function dropNulls(v: unknown): unknown {
 
 export class Analyser {
   private readonly docs = new Map<string, DocState>();
-  private readonly cache: unknown;
+  private cache: unknown;
   private configValue: Config = DEFAULT_CONFIG;
   private settingsErrors: ConfigError[] = [];
   private fileErrors: ConfigError[] = [];
   /** URI of the settings file that has diagnostics published, to clear them when fixed. */
   private configFileWithDiagnostics?: string;
 
-  constructor(private readonly engine: EngineApi, private readonly host: AnalyserHost, cacheEntries = 20_000) {
+  constructor(private readonly engine: EngineApi, private readonly host: AnalyserHost, private readonly cacheEntries = 20_000) {
     this.cache = new engine.ResultCache(cacheEntries);
   }
 
@@ -192,6 +192,9 @@ export class Analyser {
   /** Replace the settings; re-analyses open documents when anything changed. */
   setConfig(config: Config): void {
     if (JSON.stringify(config) === JSON.stringify(this.configValue)) return;
+    // The engine applies `rules` to the findings it caches, but its cache key (configKey) leaves
+    // them out: start a fresh cache when they change, or stale per-rule results come back.
+    if (JSON.stringify(config.rules) !== JSON.stringify(this.configValue.rules)) this.cache = new this.engine.ResultCache(this.cacheEntries);
     this.configValue = config;
     for (const d of this.docs.values()) {
       d.result = undefined;

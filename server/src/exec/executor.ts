@@ -104,34 +104,6 @@ class Executor {
   }
 
   run(): Exploration {
-    const plans: (number | null)[] = this.o.onlyFailAt !== undefined ? [this.o.onlyFailAt] : [null];
-    let maxFallible = 0;
-    const total = this.o.maxPaths;
-    for (let p = 0; p < plans.length; p++) {
-      const failAt = plans[p];
-      // Share the path budget: the all-succeed plan may not starve the failure plans, where the bugs are.
-      const left = total - this.paths.length;
-      const cap = p === 0 && this.o.onlyFailAt === undefined ? Math.ceil(total / 4)
-        : Math.max(4, Math.floor(left / Math.max(1, plans.length - p)));
-      const got = this.runPlan(failAt, Math.min(left, cap));
-      maxFallible = Math.max(maxFallible, got);
-      if (this.o.onlyFailAt === undefined && p === plans.length - 1) {
-        for (let k = plans.length - 1; k < maxFallible; k++) plans.push(k);
-      }
-      if (this.timedOut || this.paths.length >= total) break;
-    }
-    if (this.cut && !this.overBudget) {
-      this.overBudget = `explored ${this.paths.length} paths (budget.maxPaths ${total}); some paths were not followed`;
-    }
-    return { paths: this.paths, overBudget: this.overBudget, fallibleSites: this.fallibleSites };
-  }
-
-  private cut = false;
-  private timedOut = false;
-
-  /** Explore every path of one failure plan; returns the most fallible calls any path reached. */
-  private runPlan(failAt: number | null, cap: number): number {
-    const start = this.paths.length;
     const init = new State();
     init.emu = EmuBridge.create({
       granule: this.o.config.smmu.granule, ias: this.o.config.smmu.ias, oas: this.o.config.smmu.oas,
@@ -140,30 +112,70 @@ class Executor {
     });
     for (const p of this.o.params) init.env.set(p, sym('param:' + p));
     init.block = this.o.cfg.entry;
-    const seen = new Set<string>();
+    init.failAt = this.o.onlyFailAt ?? null;
+    this.sweep = this.o.onlyFailAt === undefined;
+    // Failure forks first: each fallible call gets its failing path before the budget goes to
+    // more branches of the all-succeed side.
+    const failing: State[] = [];
     const stack: State[] = [init];
-    let maxFallible = 0;
+    this.pushFail = (s) => failing.push(s);
+    const seen = new Set<string>();
     let steps = 0;
-    while (stack.length) {
-      if (this.paths.length - start >= cap) {
-        this.cut = true;
+    const total = this.o.maxPaths;
+    while (stack.length || failing.length) {
+      if (this.paths.length >= total) {
+        this.overBudget = `explored ${this.paths.length} paths (budget.maxPaths ${total}); some paths were not followed`;
         break;
       }
-      if ((steps & 15) === 0 && Date.now() > this.o.deadline) {
+      if ((++steps & 15) === 0 && Date.now() > this.o.deadline) {
         this.overBudget = `ran out of time after ${this.paths.length} paths (budget.timeMsPerFunction ${this.o.config.budget.timeMsPerFunction} ms); some paths were not followed`;
-        this.timedOut = true;
         break;
       }
-      const st = stack.pop()!;
-      const out = this.advance(st, failAt, seen, ++steps);
+      const st = failing.length ? failing.shift()! : stack.pop()!;
+      const out = this.advance(st, seen);
       if (out.kind === 'fork') stack.push(...out.states.reverse());
-      else if (out.kind === 'exit') {
-        maxFallible = Math.max(maxFallible, st.fallibleCount);
-        if (failAt !== null && !st.failed) continue; // the plan's failure was never reached: same as run 0
-        this.finishPath(st, out.exit, failAt);
+      else {
+        if (st.failAt !== null && !st.failed && this.sweep) continue; // its failure was never reached
+        this.finishPath(st, out.exit, st.failAt);
       }
     }
-    return maxFallible;
+    return { paths: this.paths, overBudget: this.overBudget, fallibleSites: this.fallibleSites };
+  }
+
+  private sweep = true;
+  private pushFail: (s: State) => void = () => undefined;
+  private fallibleIn = new WeakMap<object, number>();
+
+  /** How many fallible calls (API or failing helper) a statement or condition contains. */
+  private countFallible(node: SyntaxNode): number {
+    let n = this.fallibleIn.get(node);
+    if (n !== undefined) return n;
+    n = 0;
+    const walk = (x: SyntaxNode) => {
+      if (x.type === 'call_expression') {
+        const f = x.childForFieldName('function');
+        if (f?.type === 'identifier') {
+          const api = lookupApi(f.text, this.o.config.wrappers);
+          if (api?.spec.failure || this.o.summaries.get(f.text)?.fails) n!++;
+        }
+      }
+      for (const c of x.namedChildren) walk(c);
+    };
+    walk(node);
+    this.fallibleIn.set(node, n);
+    return n;
+  }
+
+  /** Before running a statement with fallible calls on a path that has not failed: fork one path per call that fails. */
+  private forkFailures(st: State, node: SyntaxNode | null): void {
+    if (!this.sweep || st.failAt !== null || !node) return;
+    const n = this.countFallible(node);
+    for (let j = 0; j < n; j++) {
+      const f = st.fork();
+      f.failAt = st.fallibleCount + j;
+      f.resume = true;
+      this.pushFail(f);
+    }
   }
 
   private finishPath(st: State, exit: Exit, failAt: number | null): void {
@@ -178,13 +190,15 @@ class Executor {
   }
 
   /** Run one state until it forks or exits. */
-  private advance(st: State, failAt: number | null, seen: Set<string>, _n: number):
+  private advance(st: State, seen: Set<string>):
     { kind: 'fork'; states: State[] } | { kind: 'exit'; exit: Exit } {
     let budget = MAX_STEPS_PER_PATH;
+    const failAt = st.failAt;
     for (;;) {
       if (--budget < 0) return { kind: 'exit', exit: { line: 0, col: 0, text: 'path cut (step budget)', failure: undefined, value: null } };
       const blk = this.o.cfg.blocks[st.block];
-      if (st.idx === 0) {
+      if (st.resume) st.resume = false;
+      else if (st.idx === 0) {
         // Loop heads: unroll a few times, then widen and leave.
         const v = (st.visits.get(blk.id) ?? 0) + 1;
         st.visits.set(blk.id, v);
@@ -208,10 +222,14 @@ class Executor {
         }
       }
       if (st.idx < blk.instrs.length) {
-        this.exec(blk.instrs[st.idx++], st, failAt);
+        const ins = blk.instrs[st.idx];
+        this.forkFailures(st, ins.k === 'eval' ? ins.node : ins.init);
+        st.idx++;
+        this.exec(ins, st, st.failAt);
         continue;
       }
       const t = blk.term;
+      this.forkFailures(st, t.k === 'branch' ? t.cond : t.k === 'return' ? t.node : t.k === 'switch' ? t.value : null);
       st.idx = 0;
       switch (t.k) {
         case 'jump':
@@ -764,7 +782,7 @@ class Executor {
           st.failed = s;
           st.addFact(ret, summary.fails === 'neg-errno' ? { zero: false, neg: true } : { zero: true });
           this.step(st, node, name, args, summary.fails === 'neg-errno' ? '-> -errno (injected failure)' : '-> NULL (injected failure)');
-        } else if (failAt !== null || this.o.onlyFailAt !== undefined) {
+        } else if (failAt !== null || !this.sweep || this.countFallible(node) > 0) {
           st.addFact(ret, summary.fails === 'neg-errno' ? { zero: true, neg: false } : { zero: false });
         }
       }

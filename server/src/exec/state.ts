@@ -113,6 +113,10 @@ export class State {
   checked = new Set<number>();
   /** Fallible calls passed on this path (for fail-nth injection). */
   fallibleCount = 0;
+  /** The fallible call (in execution order) this path makes fail; null: none. */
+  failAt: number | null = null;
+  /** A failure fork resumes in the middle of a block: skip the block-entry bookkeeping once. */
+  resume = false;
   /** The injected failure, once it happened. */
   failed?: SiteRef;
   visits = new Map<number, number>();
@@ -140,6 +144,7 @@ export class State {
     s.fallible = new Map(this.fallible);
     s.checked = new Set(this.checked);
     s.fallibleCount = this.fallibleCount;
+    s.failAt = this.failAt;
     s.failed = this.failed;
     s.visits = new Map(this.visits);
     s.occ = new Map(this.occ);
