@@ -31,7 +31,14 @@ export function checkLeak(ctx: CheckContext): Finding[] {
   // Resources some path of each failure plan releases: a sibling path of the same plan that
   // does not is most likely infeasible (a condition we could not correlate), not a leak.
   const releasedInPlan = new Set<string>();
-  for (const p of paths) for (const r of p.state.resources) if (r.state !== 'live') releasedInPlan.add(`${p.failAt}|${p.exit.line}|${r.id}`);
+  const escapedInPlan = new Set<string>();
+  for (const p of paths) {
+    for (const r of p.state.resources) {
+      const k = `${p.failAt}|${p.exit.line}|${r.id}`;
+      if (r.state !== 'live') releasedInPlan.add(k);
+      else if (r.escaped) escapedInPlan.add(k);
+    }
+  }
   const out: Finding[] = [];
   const done = new Set<number>();
   paths.forEach((p, i) => {
@@ -41,7 +48,12 @@ export function checkLeak(ctx: CheckContext): Finding[] {
       let leaked: boolean;
       const f = r.escapedByCall ? p.state.facts.get(r.escapedByCall) : undefined;
       const keeperFailed = p.exit.failure === true && (f?.neg === true || f?.zero === false || f?.err === true);
-      if (keeperFailed && !r.ownedByContainer && !r.leaksOnlyOnFailure) leaked = true;
+      // Another path of the same failure to the same exit handles it: this one is most likely a
+      // combination of conditions the analysis could not correlate (a switch default, a flag).
+      const k = `${p.failAt}|${p.exit.line}|${r.id}`;
+      const sibling = releasedInPlan.has(k) || (!r.escaped && escapedInPlan.has(k));
+      if (sibling && !r.leaksOnlyOnFailure) leaked = false;
+      else if (keeperFailed && !r.ownedByContainer && !r.leaksOnlyOnFailure) leaked = true;
       else if (r.leaksOnlyOnFailure) leaked = p.exit.failure === true;
       else if (r.escaped || r.ownedByContainer) {
         leaked = p.exit.failure === true && unwound.has(r.site.at) && !releasedInPlan.has(`${p.failAt}|${p.exit.line}|${r.id}`);

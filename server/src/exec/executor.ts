@@ -742,7 +742,9 @@ class Executor {
     // The result names its arguments, so a handle wrapped by an unknown call (cpu_to_leXX(dma))
     // and then stored is still recognised as handed off.
     const handleArgs = args.map(key).filter((k) => st.resources.some((r) => r.state === 'live' && r.handles.some((h) => k.includes(h))));
-    const ret = sym(`${name || 'call'}(${handleArgs.join(',')})@${node.startIndex}#${occ}`);
+    // ... and says whether it is reached from the caller's objects (scsi_sglist(sc) of a parameter).
+    const fromCaller = args.some((a) => /(^|[^a-z])(param:|g:)/.test(key(a))) ? 'param:' : '';
+    const ret = sym(`${fromCaller}${name || 'call'}(${handleArgs.join(',')})@${node.startIndex}#${occ}`);
     // A resource given to a function we cannot see may be kept by it (DESIGN: only where declared;
     // IOMMU Lens is stricter on failing paths, where the unwind rule still applies).
     if (handleArgs.length && !NOT_KEEPING.test(name) && (!summary || summary.keeps)) {

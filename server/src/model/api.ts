@@ -136,6 +136,7 @@ const table: ApiSpec[] = [
     doc: 'dma_map_sg() with attributes.' },
   { name: 'dma_unmap_sg', releases: { kinds: ['dma-sg'], handle: 1, size: 2, dir: 3 }, doc: 'Unmaps a scatterlist; nents must be the value passed to dma_map_sg().' },
   { name: 'dma_unmap_sg_attrs', releases: { kinds: ['dma-sg'], handle: 1, size: 2, dir: 3 }, doc: 'dma_unmap_sg() with attributes.' },
+  { name: 'scsi_dma_unmap', releases: { kinds: ['dma-sg'], handle: 0 }, doc: 'Unmaps a SCSI command\'s data scatterlist (dma_unmap_sg underneath).' },
   { name: 'dma_map_sgtable', failure: 'neg-errno', mustCheck: true,
     acquires: { kind: 'dma-sgtable', handle: { outArg: 1 }, dev: 0, dir: 2 },
     doc: 'Maps an sg_table; 0 or a negative errno. Released by dma_unmap_sgtable().' },
