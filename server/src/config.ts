@@ -48,11 +48,11 @@ export const ConfigSchema = z.object({
   }).strict().prefault({}),
   budget: z.object({
     /** Paths explored per function before it is reported as over budget. */
-    maxPaths: z.number().int().min(1).max(100000).default(512),
+    maxPaths: z.number().int().min(1).max(100000).default(256),
     /** Iterations a loop is unrolled (0, 1, ... this many). */
     loopUnroll: z.number().int().min(1).max(8).default(2),
     /** Wall time per function, in milliseconds. */
-    timeMsPerFunction: z.number().int().min(10).max(60000).default(1000),
+    timeMsPerFunction: z.number().int().min(10).max(60000).default(500),
   }).strict().prefault({}),
   /** A driver's own functions that behave like a kernel API: "ipu6_mmu_map": "iommu_map". */
   wrappers: z.record(z.string(), WrapperSchema).default({}),

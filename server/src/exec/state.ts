@@ -90,15 +90,11 @@ export class Log<T> implements Iterable<T> {
 
 /** Values that matter for merging states: constants and what the kernel API returned. */
 const API_VALUE = /\w@\d+#\d+/;
-const relevantCache = new Map<string, boolean>();
-function relevant(k: string): boolean {
-  let r = relevantCache.get(k);
-  if (r === undefined) {
-    r = /^-?\d+$/.test(k) || API_VALUE.test(k);
-    if (relevantCache.size > 50000) relevantCache.clear();
-    relevantCache.set(k, r);
-  }
-  return r;
+/** A constant, or a value computed from what a kernel API returned. */
+function relevant(v: Val): boolean {
+  if (v.t.length === 0) return true;
+  for (const [n] of v.t) if (API_VALUE.test(n)) return true;
+  return false;
 }
 
 export class State {
@@ -175,10 +171,10 @@ export class State {
    */
   digest(): string {
     const parts: string[] = [String(this.block), this.failed ? 'F' + this.failed.at : 'S' + this.fallibleCount];
-    for (const [k, v] of this.env) { const vk = key(v); if (relevant(vk)) parts.push(k + '=' + vk); }
-    for (const [k, v] of this.mem) { const vk = key(v); if (relevant(vk)) parts.push(k + ':=' + vk); }
+    for (const [k, v] of this.env) if (relevant(v)) parts.push(k + '=' + key(v));
+    for (const [k, v] of this.mem) if (relevant(v)) parts.push(k + ':=' + key(v));
     for (const [k, f] of this.facts) {
-      if (relevant(k)) parts.push(k + '?' + (f.zero ? 'z' : f.zero === false ? 'n' : '') + (f.neg ? '-' : f.neg === false ? '+' : '') + (f.err ? 'e' : ''));
+      if (API_VALUE.test(k)) parts.push(k + '?' + (f.zero ? 'z' : f.zero === false ? 'n' : '') + (f.neg ? '-' : f.neg === false ? '+' : '') + (f.err ? 'e' : ''));
     }
     for (const r of this.resources) parts.push(r.id + r.state + (r.escaped ? 'x' : ''));
     parts.push([...this.checked].join(','));
