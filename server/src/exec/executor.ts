@@ -917,6 +917,9 @@ class Executor {
     if (spec.checksArg !== undefined) {
       const v = arg(spec.checksArg) ?? konst(0);
       this.markChecked(v, st, 'mapping-error');
+      // Tell dma-debug the driver looked (kernel/dma/debug.c: debug_dma_mapping_error).
+      const addr = this.concrete(v, st);
+      if (addr !== undefined) st.emu.sys.dmaMappingError(st.emu.device(key(arg(0) ?? konst(0))), addr);
       const f = st.fact(v);
       if (f?.err !== undefined) return konst(f.err ? 1 : 0);
       return opaque('dma_mapping_error', v);
