@@ -2,7 +2,7 @@
 // Runs IOMMU Lens over the kernel corpus that scripts/kernel-source.sh extracts.
 //
 //   node scripts/corpus.mjs [--dir DIR] [--limit N]                 # the CLI over every file
-//        [--jobs 2] [--chunk 20] [--timeout 300] [--json OUT]
+//        [--jobs 2] [--chunk 100] [--timeout 300] [--json OUT]
 //   node scripts/corpus.mjs --parse-stats [--dir DIR] [--limit N] [--lost OUT.jsonl]
 //
 // --parse-stats needs `npx tsc -b server` (it loads out/server/src/parse/*.js); the default mode
@@ -174,7 +174,7 @@ async function runCli() {
     process.exit(2);
   }
   const jobs = Math.max(1, Number(opt('--jobs', '2')));
-  const chunkSize = Math.max(1, Number(opt('--chunk', '20')));
+  const chunkSize = Math.max(1, Number(opt('--chunk', '100')));
   const timeoutS = Number(opt('--timeout', '300'));
   const jsonOut = opt('--json', '');
   const timeBin = existsSync('/usr/bin/time') ? '/usr/bin/time' : null;

@@ -72,15 +72,22 @@ export interface Exploration {
 
 const MAX_STEPS_PER_PATH = 20000;
 
+/** Names of drivers' dma_mapping_error() wrappers. */
+const CHECK_HELPER = /(map(ping)?_?(err(or)?|check)|dma_?(err(or)?|check))$/i;
+
+/** MMIO and descriptor write accessors. */
+const WRITE_ACCESSOR = /^(write[bwlq]|write[bwlq]_relaxed|iowrite\d*|__raw_write[bwlq]|lo_hi_writeq|hi_lo_writeq)/;
+
 /** Calls that look at a value but never keep it. */
 const NOT_KEEPING = /^(write[bwlq]|write[bwlq]_relaxed|iowrite\d*|__raw_write|lo_hi_write|hi_lo_write|dev_|pr_|printk|netdev_(err|warn|info|dbg|notice)|netif_(err|warn|info|dbg)|trace_|WARN|BUG|dma_sync_|memset|print_hex_dump|dump_stack|seq_printf|snprintf|sprintf|scnprintf)/;
 
-type CheckKind = 'test' | 'return' | 'mapping-error' | 'is-err' | 'is-err-or-null';
+type CheckKind = 'test' | 'return' | 'out-param' | 'mapping-error' | 'is-err' | 'is-err-or-null';
 
 /** Whether a kind of test handles a kind of failure. */
 function counts(how: CheckKind, failure: import('../model/api').Failure): boolean {
   switch (how) {
     case 'return': return true;
+    case 'out-param': return failure !== 'dma-mapping-error';
     case 'mapping-error': return failure === 'dma-mapping-error';
     case 'is-err': return failure === 'err-ptr';
     case 'is-err-or-null': return failure === 'err-ptr' || failure === 'null' || failure === 'zero';
@@ -409,12 +416,13 @@ class Executor {
    * NULL/zero/sign test for the others; returning the value hands the check to the caller.
    */
   private markChecked(v: Val, st: State, how: CheckKind = 'test'): void {
+    for (const [n] of v.t) if (n.startsWith('iommu_unmap')) st.tested.add(n);
     if (st.fallible.size === 0) return;
-    const keys = [key(v)];
-    for (const [s, a] of st.alias) if (keys[0].includes(s)) keys.push(key(a));
+    const keys = [hkey(v)];
+    for (const [s, a] of st.alias) if (keys[0].includes(s)) keys.push(hkey(a));
     for (const [at, p] of st.fallible) {
       if (st.checked.has(at) || !counts(how, p.failure)) continue;
-      if (keys.some((k) => (how === 'return' ? k === p.val : k.includes(p.val)))) st.checked.add(at);
+      if (keys.some((k) => (how === 'return' || how === 'out-param' ? k === p.val : k.includes(p.val)))) st.checked.add(at);
     }
   }
 
@@ -671,6 +679,8 @@ class Executor {
     if (p.env !== undefined) { st.env.set(p.env, v); return; }
     st.mem.set(p.mem!, v);
     if (!p.mem!.startsWith('local:')) this.escape(v, st, `stored in ${lnode.text.replace(/\s+/g, '')}`);
+    // `*out = call()`: the caller gets the result to check (vfio_iommu_domain_alloc).
+    if (p.mem!.startsWith('*param:')) this.markChecked(v, st, 'out-param');
   }
 
   /** Resources whose handle flows into `v` are now reachable by the caller. */
@@ -736,6 +746,19 @@ class Executor {
       return v;
     }
     if (name && HELPERS.has(name)) return this.helper(name, node, argNodes, st, failAt);
+    if (CHECK_HELPER.test(name)) {
+      // A driver's own dma_mapping_error() wrapper (enic_dma_map_check(enic, addr)): it tests the
+      // DMA address it is given.
+      const vals = argNodes.map((a) => this.ev(a, st, failAt));
+      const h = vals.find((v) => st.resources.some((r) => r.kind === 'dma-mapping' && r.handles.includes(hkey(v)))
+        || [...st.fallible.values()].some((p) => p.failure === 'dma-mapping-error' && hkey(v) === p.val));
+      if (h) {
+        this.markChecked(h, st, 'mapping-error');
+        const f = st.fact(h);
+        if (f?.err !== undefined) return konst(f.err ? 1 : 0);
+      }
+      return opaque(`${name}@${node.startIndex}`, ...vals);
+    }
     const args = argNodes.map((a) => this.ev(a, st, failAt));
     const summary = name ? this.o.summaries.get(name) : undefined;
     const occ = this.occurrence(node, st);
@@ -747,7 +770,12 @@ class Executor {
     const ret = sym(`${fromCaller}${name || 'call'}(${handleArgs.join(',')})@${node.startIndex}#${occ}`);
     // A resource given to a function we cannot see may be kept by it (DESIGN: only where declared;
     // IOMMU Lens is stricter on failing paths, where the unwind rule still applies).
-    if (handleArgs.length && !NOT_KEEPING.test(name) && (!summary || summary.keeps)) {
+    // A handle given together with a pointer into memory (greth_write_bd(&rx_bd[i].addr, dma),
+    // writel(dma, &desc->addr)) is written where the driver reads it back to unmap it; written to a
+    // register (writel(dma, regs + OFF)) it is not.
+    const intoMemory = argNodes.some((a) => { const x = stripParens(a); return x.type === 'pointer_expression' && x.child(0)?.type === '&'; });
+    const keeps = !NOT_KEEPING.test(name) ? !summary || summary.keeps || intoMemory : WRITE_ACCESSOR.test(name) && intoMemory;
+    if (handleArgs.length && keeps) {
       for (const k of handleArgs) this.escape(sym(k), st, `passed to ${name || 'a function pointer'}()`, key(ret));
     }
     // An unknown callee may write through pointers to locals it is given.
@@ -771,7 +799,10 @@ class Executor {
         for (const r of st.resources) {
           if (r.state !== 'live' || !summary.releases.has(r.kind)) continue;
           const direct = r.handles.some((h) => argKeys.some((k) => k.includes(h)));
-          const reachable = argKeys.some((k) => !isConst(konst(0)) || [...st.mem.entries()].some(([p, v]) => p.startsWith(k) && r.handles.some((h) => key(v).includes(h))));
+          // Reachable through an argument: stored under it, or handed to the caller's objects
+          // (which a helper given the caller's pointer can reach too).
+          const reachable = (r.escaped !== undefined && argKeys.some((k) => /(^|[^a-z])(param:|g:)/.test(k)))
+            || [...st.mem.entries()].some(([p, v]) => argKeys.some((k) => p.startsWith(k)) && r.handles.some((h) => key(v).includes(h)));
           if (direct) { r.state = 'released'; r.releasedBy = this.site(node, name); }
           else if (reachable || argKeys.length === 0) { r.state = 'maybe-released'; r.releasedBy = this.site(node, name); }
         }
@@ -885,8 +916,8 @@ class Executor {
   /** A value derived from a handle identifies the same resource (iova_dma_addr(iovad, iova)). */
   private linkHandle(from: Val | undefined, to: Val, st: State): void {
     if (!from) return;
-    const fk = key(from);
-    for (const r of st.resources) if (r.handles.includes(fk)) r.handles.push(key(to));
+    const fk = hkey(from);
+    for (const r of st.resources) if (r.handles.includes(fk)) r.handles.push(hkey(to));
   }
 
   private concrete(v: Val, st: State): number | undefined {
@@ -928,7 +959,7 @@ class Executor {
     if (spec.failure) {
       const fail = failAt !== null && !st.failed && st.fallibleCount === failAt;
       st.fallibleCount++;
-      if (spec.mustCheck) st.fallible.set(site.at, { site, val: key(ret), failure: spec.failure });
+      if (spec.mustCheck) st.fallible.set(site.at, { site, val: hkey(ret), failure: spec.failure });
       const facts: Record<string, [Fact, Fact]> = {
         'null': [{ zero: false, err: false }, { zero: true }],
         'zero': [{ zero: false, neg: false }, { zero: true }],
@@ -968,12 +999,12 @@ class Executor {
       const handles: string[] = [];
       let identity: Val = ret;
       if (a.handle !== 'ret') identity = arg(a.handle.outArg) ?? ret;
-      handles.push(key(identity));
+      handles.push(hkey(identity));
       if (a.alsoOut !== undefined) {
         const out = argNode(a.alsoOut);
         const hv = sym(`${key(ret)}:handle`);
         if (out) this.writeThrough(out, hv, st, failAt);
-        handles.push(key(hv));
+        handles.push(hkey(hv));
       }
       const res: Resource = {
         id: `${site.at}#${occ}`, kind: a.kind, api: name, site, handles, handleVal: identity,
@@ -991,7 +1022,7 @@ class Executor {
       if (a.kind === 'iommu-mapping') this.mapEvent(res, arg, st, site);
     }
 
-    if (spec.releases) this.release(spec, name, site, arg, st, node);
+    if (spec.releases) this.release(spec, name, site, arg, st, node, ret);
 
     this.step(st, node, name, raw, result, emuEvents);
     return ret;
@@ -1030,12 +1061,12 @@ class Executor {
   }
 
   private release(spec: ApiSpec, name: string, site: SiteRef, arg: (i: number | undefined) => Val | undefined,
-    st: State, node: SyntaxNode): void {
+    st: State, node: SyntaxNode, ret: Val): void {
     const rel = spec.releases!;
     const h = arg(rel.handle) ?? konst(0);
-    const hk = key(h);
+    const hk = hkey(h);
     const aliasKey = asSym(h) ? st.alias.get(asSym(h)!) : undefined;
-    const keys = [hk, ...(aliasKey ? [key(aliasKey)] : [])];
+    const keys = [hk, ...(aliasKey ? [hkey(aliasKey)] : [])];
     const candidates = st.resources.filter((r) => rel.kinds.includes(r.kind));
     if (rel.range) {
       const size = arg(rel.size);
@@ -1044,13 +1075,13 @@ class Executor {
       for (const r of candidates) {
         if (r.state !== 'live' || (r.domain !== undefined && r.domain !== dom)) continue;
         const start = r.iova ?? konst(0);
-        if (provablyEqual(start, h) || keys.includes(key(start))) {
+        if (provablyEqual(start, h) || keys.includes(hkey(start))) {
           hit = true;
           r.state = 'released';
           r.releasedBy = site;
           const only = candidates.filter((x) => x.state !== 'released' || x === r).filter((x) => x.domain === r.domain).length === 1;
           if (size && r.size && only && provablyDifferent(size, r.size)) {
-            st.events = st.events.add({ k: 'mismatch', site, res: r.id, detail: { what: 'size', acquired: show(r.size), released: show(size) } });
+            st.events = st.events.add({ k: 'mismatch', site, res: r.id, detail: { what: 'size', acquired: show(r.size), released: show(size), ret: asSym(ret) } });
           }
         } else {
           const d = sub(start, h);
@@ -1279,6 +1310,11 @@ function spec_size(res: Resource): number | undefined {
 function compact(v: Val): string {
   const s = show(v);
   return s.length > 48 ? s.slice(0, 45) + '...' : s;
+}
+
+/** How a handle is named for matching: a lone symbol by its name, anything else by its key. */
+function hkey(v: Val): string {
+  return asSym(v) ?? key(v);
 }
 
 export function parseNumber(text: string): number {

@@ -107,6 +107,8 @@ export class State {
   /** Sites of fallible calls executed, and those whose result was tested. */
   fallible = new Map<number, Pending>();
   checked = new Set<number>();
+  /** Results of calls whose value a condition looked at (iommu_unmap's bytes unmapped). */
+  tested = new Set<string>();
   /** Fallible calls passed on this path (for fail-nth injection). */
   fallibleCount = 0;
   /** The fallible call (in execution order) this path makes fail; null: none. */
@@ -139,6 +141,7 @@ export class State {
     s.resources = this.resources.map((r) => ({ ...r, handles: [...r.handles] }));
     s.fallible = new Map(this.fallible);
     s.checked = new Set(this.checked);
+    s.tested = new Set(this.tested);
     s.fallibleCount = this.fallibleCount;
     s.failAt = this.failAt;
     s.failed = this.failed;
