@@ -277,7 +277,14 @@ function summarise(fns: FunctionInfo[], config: Config, text: string): Map<strin
     direct.set(f.name, { releases, calls, fails, keeps });
   }
   for (let i = 0; i < 3; i++) {
-    for (const d of direct.values()) for (const c of d.calls) for (const k of direct.get(c)?.releases ?? []) d.releases.add(k);
+    for (const d of direct.values()) {
+      for (const c of d.calls) {
+        const callee = direct.get(c);
+        if (!callee) continue;
+        for (const k of callee.releases) d.releases.add(k);
+        if (callee.keeps) d.keeps = true; // desc_set_buf_addr_and_size() -> desc_set_buf_addr()
+      }
+    }
   }
   const out = new Map<string, Summary>();
   for (const [n, d] of direct) out.set(n, { releases: d.releases, fails: d.fails, keeps: d.keeps });

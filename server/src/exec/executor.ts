@@ -302,6 +302,8 @@ class Executor {
     }
     if (ins.aggregate) {
       st.env.set(ins.name, sym('local:' + ins.name));
+      // `struct desc d = { .addr = dma };`: keep what the initialiser holds, so handing `&d` on hands it on.
+      if (ins.init) st.mem.set(`local:${ins.name}.{}`, this.ev(ins.init, st, failAt));
       return;
     }
     const v = ins.init ? this.ev(ins.init, st, failAt) : sym(`uninit:${ins.name}@${ins.node.startIndex}`);
@@ -520,8 +522,18 @@ class Executor {
       case 'sizeof_expression': case 'alignof_expression': case 'offsetof_expression':
         return this.sizeofVal(node.text);
       case 'call_expression': return this.call(node, st, failAt);
-      case 'compound_literal_expression': case 'initializer_list':
-        return opaque('lit@' + node.startIndex);
+      case 'compound_literal_expression': {
+        const v = node.childForFieldName('value');
+        return v ? this.ev(v, st, failAt) : opaque('lit@' + node.startIndex);
+      }
+      case 'initializer_list': {
+        // { .frame.dma_addr = dma }: a value that carries the handles it was built from
+        const vals = node.namedChildren.map((c) => {
+          const x = c.type === 'initializer_pair' ? c.childForFieldName('value') : c;
+          return x ? this.ev(x, st, failAt) : konst(0);
+        });
+        return opaque('lit@' + node.startIndex, ...vals.filter((v) => !isConst(v)));
+      }
       default:
         return opaque(node.type + '@' + node.startIndex);
     }
@@ -599,7 +611,7 @@ class Executor {
     switch (node.type) {
       case 'identifier':
         if (st.env.has(node.text)) {
-          if (st.aggregates.has(node.text) || key(st.env.get(node.text)!) === 'local:' + node.text) return { mem: 'local:' + node.text };
+          if (st.aggregates.has(node.text) || asSym(st.env.get(node.text)!) === 'local:' + node.text) return { mem: 'local:' + node.text };
           return { env: node.text };
         }
         return { mem: 'g:' + node.text };
@@ -618,7 +630,7 @@ class Executor {
         if (!arg) return { mem: '?' };
         const i = idx ? this.ev(idx, st, failAt) : konst(0);
         const base = stripParens(arg);
-        const bk = base.type === 'identifier' && st.env.has(base.text) && key(st.env.get(base.text)!) === 'local:' + base.text
+        const bk = base.type === 'identifier' && st.env.has(base.text) && asSym(st.env.get(base.text)!) === 'local:' + base.text
           ? 'local:' + base.text : this.baseKey(this.ev(arg, st, failAt), st);
         return { mem: `${bk}[${key(i)}]` };
       }
@@ -788,7 +800,7 @@ class Executor {
           if (p.env !== undefined) st.env.set(p.env, sym(`out:${name}@${node.startIndex}#${occ}:${i}`));
           else this.escapeLocal(p.mem!, st);
         }
-      } else if (s.type === 'identifier' && st.env.has(s.text) && key(st.env.get(s.text)!) === 'local:' + s.text) {
+      } else if (s.type === 'identifier' && st.env.has(s.text) && asSym(st.env.get(s.text)!) === 'local:' + s.text) {
         this.escapeLocal('local:' + s.text, st);
       }
     });

@@ -130,9 +130,9 @@ class Builder {
           const name = declaratorName(declr);
           if (!name || declr?.type === 'function_declarator') continue;
           const typeNode = node.childForFieldName('type');
-          const aggregate = declr!.type === 'array_declarator' ||
+          const aggregate = declr!.type === 'array_declarator' || init?.type === 'initializer_list' ||
             (declr!.type === 'identifier' && !!typeNode && /^(struct_specifier|union_specifier)$/.test(typeNode.type));
-          this.blocks[cur].instrs.push({ k: 'decl', name, node: d, init: init && init.type !== 'initializer_list' ? init : null, aggregate });
+          this.blocks[cur].instrs.push({ k: 'decl', name, node: d, init, aggregate });
         }
         return cur;
       case 'expression_statement': {
