@@ -62,7 +62,8 @@ export function checkLeak(ctx: CheckContext): Finding[] {
       if (!leaked) continue;
       done.add(r.site.at);
       const rel = releasersOf(r.kind).slice(0, 2).map((n) => n + '()').join(' or ');
-      const also = r.escaped ? (keeperFailed ? ` (it was ${r.escaped}, which failed)` : ` (it was ${r.escaped}, but this failing return abandons it)`) : '';
+      const how = r.escaped?.startsWith('belongs') || r.escaped?.startsWith('its ') ? r.escaped : `it was ${r.escaped}`;
+      const also = r.escaped ? (keeperFailed ? ` (${how}, which failed)` : ` (${how}, but this failing return abandons it)`) : '';
       const related: Finding['related'] = [
         { range: lineRange(p.exit.line, p.exit.col), message: `the path leaves here: ${p.exit.text}` },
       ];

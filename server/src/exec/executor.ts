@@ -15,7 +15,7 @@ import { lookupApi, ApiSpec, HELPERS, KIND_NAME } from '../model/api';
 import { EmuBridge } from '../model/emulate';
 import { State, Resource, SiteRef, Fact } from './state';
 import {
-  Val, konst, sym, key, add, sub, mulConst, opaque, isConst, asSym, provablyDifferent, provablyEqual, hex, show,
+  Val, konst, sym, key, add, sub, mulConst, opaque, isConst, asSym, provablyDifferent, provablyEqual, hex, show, pretty,
 } from './value';
 import { BUILTIN_CONSTANTS } from '../model/constants';
 
@@ -698,9 +698,13 @@ class Executor {
   /** Resources whose handle flows into `v` are now reachable by the caller. */
   private escape(v: Val, st: State, how: string, byCall?: string): void {
     const k = key(v);
+    const vs = asSym(v);
     for (const r of st.resources) {
       if (r.escaped || r.state !== 'live') continue;
-      if (r.handles.some((h) => k.includes(h))) { r.escaped = how; r.escapedByCall = byCall; }
+      // The handle itself, or a value a branch proved equal to one computed from `v`
+      // (`if (dma != virt_to_phys(pages)) goto out_unmap; return pages;`).
+      const hit = r.handles.some((h) => k.includes(h) || (vs !== undefined && st.alias.has(h) && key(st.alias.get(h)!).includes(vs)));
+      if (hit) { r.escaped = how; r.escapedByCall = byCall; }
     }
   }
 
@@ -797,7 +801,12 @@ class Executor {
         const target = s.childForFieldName('argument');
         if (target) {
           const p = this.lpath(target, st, failAt);
-          if (p.env !== undefined) st.env.set(p.env, sym(`out:${name}@${node.startIndex}#${occ}:${i}`));
+          if (p.env !== undefined) {
+            // vmap(&page, 1, ...): what the local holds is handed over, then the callee may overwrite it.
+            const held = st.env.get(p.env);
+            if (held && !NOT_KEEPING.test(name)) this.escape(held, st, `passed by address to ${name || 'a function pointer'}()`);
+            st.env.set(p.env, sym(`out:${name}@${node.startIndex}#${occ}:${i}`));
+          }
           else this.escapeLocal(p.mem!, st);
         }
       } else if (s.type === 'identifier' && st.env.has(s.text) && asSym(st.env.get(s.text)!) === 'local:' + s.text) {
@@ -1028,7 +1037,11 @@ class Executor {
         ownedByContainer: a.ownedByContainer, leaksOnlyOnFailure: a.leaksOnlyOnFailure,
       };
       // Identity taken from an argument the caller can reach (its sg list, its domain): the caller can undo it.
-      if (a.handle !== 'ret' && /(^|[^a-z])(param:|g:)/.test(key(identity))) res.escaped = 'belongs to an object of the caller';
+      if (a.handle !== 'ret') {
+        const ik = hkey(identity);
+        if (/(^|[^a-z])(param:|g:)/.test(key(identity))) res.escaped = 'belongs to an object of the caller';
+        else for (const [p, v] of st.mem) if (!p.startsWith('local:') && key(v).includes(ik)) { res.escaped = `its ${KIND_NAME[a.kind === 'attachment' ? 'domain' : a.kind]} is stored in ${pretty(p)}`; break; }
+      }
       st.resources.push(res);
       st.events = st.events.add({ k: 'acquire', site, res: res.id });
       if (a.kind === 'iommu-mapping') this.mapEvent(res, arg, st, site);

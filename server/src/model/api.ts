@@ -182,6 +182,7 @@ const table: ApiSpec[] = [
   { name: 'alloc_page', failure: 'null', mustCheck: true,
     acquires: { kind: 'pages', handle: 'ret', fixedOrder: 0, sizeIsOrder: true }, doc: 'Allocates one page; NULL on failure.' },
   { name: '__free_pages', releases: { kinds: ['pages'], handle: 0, size: 1, sizeIsOrder: true }, doc: 'Frees 2^order pages.' },
+  { name: 'put_page', releases: { kinds: ['pages'], handle: 0 }, doc: 'Drops a page reference; frees a page from alloc_page() when it was the last.' },
   { name: '__free_page', releases: { kinds: ['pages'], handle: 0, fixedOrder: 0, sizeIsOrder: true }, doc: 'Frees one page.' },
 
   // drivers/iommu/iommu.c
