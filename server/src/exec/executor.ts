@@ -424,7 +424,7 @@ class Executor {
     for (const [s, a] of st.alias) if (keys[0].includes(s)) keys.push(hkey(a));
     for (const [at, p] of st.fallible) {
       if (st.checked.has(at) || !counts(how, p.failure)) continue;
-      if (keys.some((k) => (how === 'return' || how === 'out-param' ? k === p.val : k.includes(p.val)))) st.checked.add(at);
+      if (keys.some((k) => (how === 'return' || how === 'out-param' ? k === p.val || zeroPreserving(v, p.val) : k.includes(p.val)))) st.checked.add(at);
     }
   }
 
@@ -977,10 +977,14 @@ class Executor {
       return opaque('dma_mapping_error', v);
     }
 
-    if (spec.failure) {
+    // __GFP_NOFAIL: the allocator loops until it succeeds (include/linux/gfp_types.h).
+    const nofail = spec.failure === 'null' || spec.failure === 'zero' ? argNodes.some((a) => a.text.includes('__GFP_NOFAIL')) : false;
+    if (spec.failure && !nofail) {
       const fail = failAt !== null && !st.failed && st.fallibleCount === failAt;
       st.fallibleCount++;
-      if (spec.mustCheck) st.fallible.set(site.at, { site, val: hkey(ret), failure: spec.failure });
+      // A reservation whose result is thrown away (iova_reserve_pci_windows) is best effort, not unchecked use.
+      const discarded = node.parent?.type === 'expression_statement' && !!spec.acquires?.ownedByContainer;
+      if (spec.mustCheck && !discarded) st.fallible.set(site.at, { site, val: hkey(ret), failure: spec.failure });
       const facts: Record<string, [Fact, Fact]> = {
         'null': [{ zero: false, err: false }, { zero: true }],
         'zero': [{ zero: false, neg: false }, { zero: true }],
@@ -1335,6 +1339,13 @@ function spec_size(res: Resource): number | undefined {
 function compact(v: Val): string {
   const s = show(v);
   return s.length > 48 ? s.slice(0, 45) + '...' : s;
+}
+
+/** `(dma_addr_t)iova << shift`, `pfn * PAGE_SIZE`: zero exactly when the result is, so returning it hands the check on. */
+function zeroPreserving(v: Val, name: string): boolean {
+  if (v.c === 0 && v.t.length === 1 && v.t[0][0] === name) return true;
+  const s = asSym(v);
+  return s !== undefined && s.startsWith('<<(') && s.slice(3).startsWith(name);
 }
 
 /** How a handle is named for matching: a lone symbol by its name, anything else by its key. */
