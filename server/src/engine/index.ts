@@ -114,11 +114,15 @@ export function functionsOf(text: string, tree?: Tree): FunctionInfo[] {
 
 class FileContext {
   private defines: Map<string, Val | string>;
+  private rawDefines: Map<string, string>;
+  private configKey: string;
   readonly summaries: Map<string, Summary>;
   private summaryKey: string;
 
   constructor(private tree: Tree, private text: string, private fns: FunctionInfo[], private config: Config) {
-    this.defines = new Map(findDefines(tree, text));
+    this.rawDefines = findDefines(tree, text);
+    this.defines = new Map(this.rawDefines);
+    this.configKey = configKey(config);
     this.summaries = summarise(fns, config, text);
     this.summaryKey = JSON.stringify([...this.summaries].map(([n, s]) => [n, [...s.releases], s.fails, s.keeps]));
   }
@@ -131,7 +135,8 @@ class FileContext {
       usesApi: f.apiCalls.length > 0 || this.callsWrapper(f.node),
     };
     if (!base.usesApi) return { ...base, findings: [], paths: [], resources: [] };
-    const ck = run ? '' : `${configKey(this.config)}|${this.summaryKey}|${f.node.text}|${this.definesKey(f.node)}`;
+    const src = this.text.slice(f.startIndex, f.endIndex);
+    const ck = run ? '' : `${this.configKey}|${this.summaryKey}|${src}|${this.definesKey(src)}`;
     if (cache && !run) {
       const hit = cache.get(ck);
       if (hit) return relocate(hit, f);
@@ -170,12 +175,12 @@ class FileContext {
     return names.length > 0 && names.some((n) => node.text.includes(n + '('));
   }
 
-  private definesKey(node: SyntaxNode): string {
-    // The #defines a function mentions are part of its cache key.
-    const used: string[] = [];
-    const text = node.text;
-    for (const [k, v] of this.defines) if (text.includes(k)) used.push(`${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`);
-    return used.join(';');
+  /** The #defines a function mentions are part of its cache key. */
+  private definesKey(src: string): string {
+    if (this.rawDefines.size === 0) return '';
+    const used = new Set<string>();
+    for (const m of src.matchAll(/\b[A-Z_][A-Z0-9_]*\b/g)) if (this.rawDefines.has(m[0])) used.add(m[0]);
+    return [...used].map((k) => `${k}=${this.rawDefines.get(k)}`).join(';');
   }
 
   private results(f: FunctionInfo, ex: Exploration): Omit<FunctionResult, 'name' | 'range' | 'nameRange' | 'usesApi'> {

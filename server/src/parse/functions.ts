@@ -173,16 +173,17 @@ function assignApiCalls(root: SyntaxNode, text: string, fns: FunctionInfo[]): vo
  * the first definition of a name wins), with comments and line continuations taken out of the
  * value. Function-like macros and defines without a value are left out. Never throws.
  */
-export function findDefines(tree: Tree, text: string): Map<string, string> {
+export function findDefines(_tree: Tree, text: string): Map<string, string> {
+  // A scan of the text: walking the whole tree for preproc_def nodes through the binding cost
+  // more than the rest of a keystroke's analysis. `#define NAME(` (function-like) is skipped.
   const out = new Map<string, string>();
-  for (const d of tree.rootNode.descendantsOfType('preproc_def')) {
-    const name = d.childForFieldName('name');
-    const value = d.childForFieldName('value');
-    if (!name || !value) continue;
-    const key = text.slice(name.startIndex, name.endIndex);
+  const re = /^[ \t]*#[ \t]*define[ \t]+([A-Za-z_]\w*)\b(?!\()[ \t]*((?:[^\n\\]|\\\r?\n|\\(?!\r?\n))*)/gm;
+  for (const m of text.matchAll(re)) {
+    const key = m[1];
     if (out.has(key)) continue;
-    const v = text.slice(value.startIndex, value.endIndex)
+    const v = m[2]
       .replace(/\/\*[^]*?\*\//g, ' ')
+      .replace(/\/\*.*$/gm, '')
       .replace(/\/\/.*$/gm, '')
       .replace(/\\\r?\n/g, ' ')
       .replace(/\s+/g, ' ')
