@@ -27,7 +27,9 @@ function p95(xs: number[]): number {
 export function syntheticDriver(lines = 3000): string {
   const dir = path.join(ROOT, 'examples');
   const src = fs.readdirSync(dir).filter((f) => f.endsWith('.c')).map((f) => fs.readFileSync(path.join(dir, f), 'utf8')).join('\n');
-  const names = [...src.matchAll(/^(?:static\s+)?[\w\s*]+?\b(\w+)\s*\([^;]*?\)\s*\{/gm)].map((m) => m[1]);
+  const keywords = new Set(['if', 'for', 'while', 'switch', 'return', 'sizeof']);
+  const names = [...src.matchAll(/^(?:static\s+)?[A-Za-z_][\w \t*]*?\b(\w+)\s*\([^;]*?\)\s*\{/gm)]
+    .map((m) => m[1]).filter((n) => !keywords.has(n));
   let out = '';
   for (let i = 0; out.split('\n').length < lines; i++) {
     let copy = src;

@@ -162,7 +162,7 @@ async function check(args: string[]): Promise<number> {
       process.stderr.write(`iommu-lens: skipping ${f}: ${src.skip}\n`);
       continue;
     }
-    results.push(analyzeText(src, f, { config, cache }));
+    results.push(analyzeText(src, f, { config, cache, stats: o.format === 'json' }));
   }
   const all = results.flatMap((r) => [...r.fileFindings, ...r.functions.flatMap((fn) => fn.findings)].map((x) => ({ file: r.uri, f: x })));
   const counted = all.filter((x) => x.f.rule !== 'budget');

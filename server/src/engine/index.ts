@@ -5,6 +5,7 @@
  * summaries of the helpers it may call, and the settings, so an edit re-analyses only the
  * functions it touched.
  */
+import { createHash } from 'node:crypto';
 import { parseC, Tree, SyntaxNode } from '../parse/parser';
 import { listFunctions, findDefines, FunctionInfo } from '../parse/functions';
 import { Config, configKey } from '../config';
@@ -52,6 +53,8 @@ export interface AnalyzeOptions {
   /** An up-to-date tree for `text` (the language server keeps one per document). */
   tree?: Tree;
   token?: CancelToken;
+  /** Count ERROR nodes and the API calls inside them (FileResult.parse), for corpus reports. */
+  stats?: boolean;
 }
 
 /** Analyse every function of a C file. Never throws on bad input. */
@@ -67,9 +70,11 @@ export function analyzeText(text: string, uri: string, opts: AnalyzeOptions): Fi
   for (const f of fns) {
     if (opts.token?.isCancelled) break;
     apiCalls += f.apiCalls.length;
-    const errs = f.node.hasError ? countErrors(f.node) : 0;
-    errorNodes += errs;
-    if (errs) apiCallsInErrors += apiCallsUnder(f.node, true);
+    if (opts.stats && f.node.hasError) {
+      const e = errorStats(f.node, text);
+      errorNodes += e.errors;
+      apiCallsInErrors += e.apiInErrors;
+    }
     functions.push(file.analyze(f, opts.cache));
   }
   const parseMs = Date.now() - t0;
@@ -115,16 +120,16 @@ export function functionsOf(text: string, tree?: Tree): FunctionInfo[] {
 class FileContext {
   private defines: Map<string, Val | string>;
   private rawDefines: Map<string, string>;
-  private configKey: string;
   readonly summaries: Map<string, Summary>;
-  private summaryKey: string;
+  /** Settings and helper summaries: what every function's result also depends on. */
+  private fileKey: string;
 
   constructor(private tree: Tree, private text: string, private fns: FunctionInfo[], private config: Config) {
     this.rawDefines = findDefines(tree, text);
     this.defines = new Map(this.rawDefines);
-    this.configKey = configKey(config);
     this.summaries = summarise(fns, config, text);
-    this.summaryKey = JSON.stringify([...this.summaries].map(([n, s]) => [n, [...s.releases], s.fails, s.keeps]));
+    const summaryKey = JSON.stringify([...this.summaries].map(([n, s]) => [n, [...s.releases], s.fails, s.keeps]));
+    this.fileKey = createHash('sha1').update(configKey(config)).update(summaryKey).digest('base64');
   }
 
   analyze(f: FunctionInfo, cache?: ResultCache, run?: { onlyFailAt: number | null; snapshots: boolean }): FunctionResult {
@@ -136,7 +141,7 @@ class FileContext {
     };
     if (!base.usesApi) return { ...base, findings: [], paths: [], resources: [] };
     const src = this.text.slice(f.startIndex, f.endIndex);
-    const ck = run ? '' : `${this.configKey}|${this.summaryKey}|${src}|${this.definesKey(src)}`;
+    const ck = run ? '' : createHash('sha1').update(this.fileKey).update(src).update(this.definesKey(src)).digest('base64');
     if (cache && !run) {
       const hit = cache.get(ck);
       if (hit) return relocate(hit, f);
@@ -312,23 +317,30 @@ function defineExpr(text: string): SyntaxNode | null {
   return node;
 }
 
-function countErrors(node: SyntaxNode): number {
-  let n = 0;
-  const walk = (x: SyntaxNode) => {
-    if (x.type === 'ERROR' || x.isMissing) n++;
-    if (x.hasError) for (const c of x.children) walk(c);
-  };
-  walk(node);
-  return n;
-}
-
-function apiCallsUnder(node: SyntaxNode, onlyInErrors: boolean): number {
-  let n = 0;
-  const walk = (x: SyntaxNode, inErr: boolean) => {
-    const e = inErr || x.type === 'ERROR';
-    if (e && x.type === 'identifier' && API.has(x.text) && (!onlyInErrors || e)) n++;
-    for (const c of x.namedChildren) walk(c, e);
-  };
-  walk(node, false);
-  return n;
+/** ERROR/MISSING nodes in a function, and the API names inside ERROR nodes (one cursor walk). */
+function errorStats(node: SyntaxNode, text: string): { errors: number; apiInErrors: number } {
+  const c = node.walk();
+  let errors = 0;
+  let apiInErrors = 0;
+  let depth = 0;
+  let errDepth = -1; // depth of the ERROR node we are inside, or -1
+  for (;;) {
+    const type = c.nodeType;
+    if (type === 'ERROR' || c.nodeIsMissing) {
+      errors++;
+      if (type === 'ERROR' && errDepth < 0) errDepth = depth;
+    }
+    if (errDepth >= 0 && type === 'identifier' && API.has(text.slice(c.startIndex, c.endIndex))) apiInErrors++;
+    if (c.gotoFirstChild()) { depth++; continue; }
+    for (;;) {
+      if (depth === 0) return { errors, apiInErrors };
+      if (c.gotoNextSibling()) {
+        if (errDepth === depth) errDepth = -1;
+        break;
+      }
+      c.gotoParent();
+      depth--;
+      if (errDepth === depth) errDepth = -1;
+    }
+  }
 }
