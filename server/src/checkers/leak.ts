@@ -61,7 +61,11 @@ export function checkLeak(ctx: CheckContext): Finding[] {
       else leaked = true;
       if (!leaked) continue;
       done.add(r.site.at);
-      const rel = releasersOf(r.kind).slice(0, 2).map((n) => n + '()').join(' or ');
+      // The driver's own release wrappers first (ipu6_mmu_unmap for ipu6_mmu_map), then the kernel's.
+      const kernel = releasersOf(r.kind);
+      const own = Object.entries(ctx.config.wrappers)
+        .filter(([, w]) => kernel.includes(typeof w === 'string' ? w : w.api)).map(([n]) => n);
+      const rel = [...own, ...kernel].slice(0, 2).map((n) => n + '()').join(' or ');
       const how = r.escaped?.startsWith('belongs') || r.escaped?.startsWith('its ') ? r.escaped : `it was ${r.escaped}`;
       const also = r.escaped ? (keeperFailed ? ` (${how}, which failed)` : ` (${how}, but this failing return abandons it)`) : '';
       const related: Finding['related'] = [
