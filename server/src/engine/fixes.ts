@@ -79,14 +79,14 @@ function releaseText(api: string, a: string[], holder: string): string | undefin
   }
 }
 
-function callAt(root: SyntaxNode, line: number, col: number): SyntaxNode | undefined {
+export function callAt(root: SyntaxNode, line: number, col: number): SyntaxNode | undefined {
   let n: SyntaxNode | null = root.descendantForPosition({ row: line, column: col });
   while (n && n.type !== 'call_expression') n = n.parent;
   return n ?? undefined;
 }
 
 /** The lvalue a call's result is assigned to (`x = call()`, `T x = call()`). */
-function holderOf(call: SyntaxNode): string | undefined {
+export function holderOf(call: SyntaxNode): string | undefined {
   let p = call.parent;
   while (p && (p.type === 'cast_expression' || p.type === 'parenthesized_expression')) p = p.parent;
   if (p?.type === 'assignment_expression') return p.childForFieldName('left')?.text;

@@ -20,7 +20,7 @@ import { checkLeak } from '../checkers/leak';
 import { checkUnmapSize } from '../checkers/unmap-size-mismatch';
 import { checkUnreservedIova } from '../checkers/unreserved-iova';
 import { checkMissingErrorPath } from '../checkers/missing-error-path';
-import { fixesFor } from './fixes';
+import { fixesFor, callAt, holderOf } from './fixes';
 
 export * from './types';
 
@@ -204,7 +204,12 @@ class FileContext {
       });
     }
     const paths = ex.paths.map((p) => toTrace(p));
-    return { findings, paths, resources: resourcesOf(ex), overBudget: ex.overBudget };
+    const resources = resourcesOf(ex);
+    for (const r of resources) {
+      const call = callAt(f.node, r.range.start.line, r.range.start.character);
+      r.holder = (call && holderOf(call)) ?? '';
+    }
+    return { findings, paths, resources, overBudget: ex.overBudget };
   }
 }
 
