@@ -52,7 +52,7 @@ export function checkLeak(ctx: CheckContext): Finding[] {
       // combination of conditions the analysis could not correlate (a switch default, a flag).
       const k = `${p.failAt}|${p.exit.line}|${r.id}`;
       const sibling = releasedInPlan.has(k) || (!r.escaped && escapedInPlan.has(k));
-      if (sibling && !r.leaksOnlyOnFailure) leaked = false;
+      if (sibling) leaked = false;
       else if (keeperFailed && !r.ownedByContainer && !r.leaksOnlyOnFailure) leaked = true;
       else if (r.leaksOnlyOnFailure) leaked = p.exit.failure === true;
       else if (r.escaped || r.ownedByContainer) {

@@ -269,6 +269,22 @@ function relocate(r: FunctionResult, f: FunctionInfo): FunctionResult {
   };
 }
 
+/**
+ * Whether a function stores one of its parameters where its caller can reach it: a store through
+ * a pointer (`->`, `.`, `[]`, `*`) of a value computed from the parameter, also through locals
+ * (`addr = dma_addr & ~ALIGN; desc->buf = cpu_to_le32(addr);`).
+ */
+function keepsParam(body: string, params: string[]): boolean {
+  if (params.length === 0) return false;
+  const names = new Set(params);
+  const locals = [...body.matchAll(/(?:^|[;{}]\s*|\b(?:u\d+|int|long|dma_addr_t|__le\d+|u64|u32)\s+)([A-Za-z_]\w*)\s*=\s*([^;=][^;]*);/g)];
+  for (let i = 0; i < 3; i++) {
+    for (const m of locals) if ([...names].some((n) => new RegExp(`\\b${n}\\b`).test(m[2]))) names.add(m[1]);
+  }
+  const alt = [...names].join('|');
+  return new RegExp(`(->|\\.|\\]|\\*)\\s*\\w*\\s*[|&+^]?=[^=;]*\\b(${alt})\\b`).test(body);
+}
+
 /** What each function of the file releases (transitively) and how it fails: summaries for callers. */
 function summarise(fns: FunctionInfo[], config: Config, text: string): Map<string, Summary> {
   const direct = new Map<string, { releases: Set<string>; calls: string[]; fails: Summary['fails']; keeps: boolean }>();
@@ -288,7 +304,7 @@ function summarise(fns: FunctionInfo[], config: Config, text: string): Map<strin
     const fails: Summary['fails'] = f.returnsPointer
       ? (/\breturn\s+(NULL|0)\s*;|\breturn\s+ERR_PTR\s*\(/.test(body) ? 'null' : null)
       : (/\breturn\s+-\s*[A-Z0-9]/.test(body) ? 'neg-errno' : null);
-    const keeps = f.params.some((p) => p.name && new RegExp(`(->|\\.|\\]|\\*)\\s*\\w*\\s*=[^=;]*\\b${p.name}\\b`).test(body));
+    const keeps = keepsParam(body, f.params.map((p) => p.name).filter(Boolean));
     direct.set(f.name, { releases, calls, fails, keeps });
   }
   for (let i = 0; i < 3; i++) {

@@ -230,7 +230,7 @@ class Executor {
       }
       if (st.idx < blk.instrs.length) {
         const ins = blk.instrs[st.idx];
-        this.forkFailures(st, ins.k === 'eval' ? ins.node : ins.init);
+        this.forkFailures(st, ins.k === 'eval' ? ins.node : ins.k === 'assign' ? ins.right : ins.init);
         st.idx++;
         this.exec(ins, st, st.failAt);
         continue;
@@ -295,6 +295,11 @@ class Executor {
   }
 
   private exec(ins: Instr, st: State, failAt: number | null): void {
+    if (ins.k === 'assign') {
+      const v = this.ev(ins.right, st, failAt);
+      this.store(this.lpath(ins.left, st, failAt), v, st, ins.left);
+      return;
+    }
     if (ins.k === 'eval') {
       const v = this.ev(ins.node, st, failAt);
       void v;
@@ -927,6 +932,12 @@ class Executor {
         const iova = this.concrete(a[1] ?? konst(0), st) ?? 0;
         const v = opaque(name + '@' + node.startIndex, a[1] ?? konst(0));
         st.emu.model.set(asSym(v)!, st.emu.sys.iovaToPhys(dom, iova));
+        return v;
+      }
+      case 'page_address': case 'virt_to_phys': case 'page_to_phys': {
+        // The address of a page we hold is not NULL.
+        const v = opaque(name, ...a);
+        if (a[0] && this.signOf(a[0], st).zero === false) st.addFact(v, { zero: false });
         return v;
       }
       default:

@@ -17,6 +17,8 @@ import { loopMacroCall } from '../parse/loops';
 export type Instr =
   /** Evaluate an expression for its effects (calls, assignments). */
   | { k: 'eval'; node: SyntaxNode }
+  /** `left = right` (a ternary assignment split into its two arms). */
+  | { k: 'assign'; left: SyntaxNode; right: SyntaxNode }
   /** Declare a local; `init` is the initialiser expression, if any. */
   | { k: 'decl'; name: string; node: SyntaxNode; init: SyntaxNode | null; aggregate: boolean };
 
@@ -137,6 +139,26 @@ class Builder {
         return cur;
       case 'expression_statement': {
         const e = node.namedChildren[0];
+        // `x = c ? a : b;` is an if/else: each arm keeps what it assigns (frag = page ? page_address(page) : NULL).
+        const right = e?.type === 'assignment_expression' && e.child(1)?.type === '=' ? e.childForFieldName('right') : null;
+        const tern = right ? stripParens(right) : null;
+        if (e && tern?.type === 'conditional_expression') {
+          const c = tern.childForFieldName('condition');
+          const a = tern.childForFieldName('consequence');
+          const b = tern.childForFieldName('alternative');
+          const left = e.childForFieldName('left');
+          if (c && a && b && left) {
+            const tB = this.newBlock();
+            const fB = this.newBlock();
+            const join = this.newBlock();
+            this.cond(c, cur, tB, fB);
+            this.blocks[tB].instrs.push({ k: 'assign', left, right: a });
+            this.close(tB, { k: 'jump', to: join });
+            this.blocks[fB].instrs.push({ k: 'assign', left, right: b });
+            this.close(fB, { k: 'jump', to: join });
+            return join;
+          }
+        }
         if (e) this.blocks[cur].instrs.push({ k: 'eval', node: e });
         return cur;
       }
@@ -245,9 +267,26 @@ class Builder {
       }
       case 'preproc_else':
         return this.seq(node.namedChildren.filter((c) => isStatement(c)), cur);
-      case 'return_statement':
-        this.close(cur, { k: 'return', node: node.namedChildren[0] ?? null, stmt: node });
+      case 'return_statement': {
+        const v = node.namedChildren[0] ?? null;
+        const tern = v ? stripParens(v) : null;
+        if (tern?.type === 'conditional_expression') {
+          // return c ? a : b;  ->  if (c) return a; else return b;
+          const c = tern.childForFieldName('condition');
+          const a = tern.childForFieldName('consequence');
+          const b = tern.childForFieldName('alternative');
+          if (c && a && b) {
+            const tB = this.newBlock();
+            const fB = this.newBlock();
+            this.cond(c, cur, tB, fB);
+            this.close(tB, { k: 'return', node: a, stmt: node });
+            this.close(fB, { k: 'return', node: b, stmt: node });
+            return this.newBlock();
+          }
+        }
+        this.close(cur, { k: 'return', node: v, stmt: node });
         return this.newBlock();
+      }
       case 'goto_statement': {
         const label = node.childForFieldName('label')?.text ?? '';
         this.pendingGotos.push({ block: cur, label });

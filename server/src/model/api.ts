@@ -202,6 +202,8 @@ const table: ApiSpec[] = [
     doc: 'Maps [iova, iova + size) to paddr in a domain; 0, or -EINVAL (unaligned), -EEXIST (already mapped), -ENOMEM. Undone by iommu_unmap().' },
   { name: 'iommu_unmap', releases: { kinds: ['iommu-mapping'], handle: 1, size: 2, range: true, domain: 0 },
     doc: 'Unmaps [iova, iova + size); returns the bytes unmapped, which can be fewer than asked.' },
+  { name: 'iommu_unmap_nofail', releases: { kinds: ['iommu-mapping'], handle: 1, size: 2, range: true, domain: 0 },
+    doc: 'iommufd: iommu_unmap() that WARNs unless the whole range was unmapped.' },
   { name: 'iommu_unmap_fast', releases: { kinds: ['iommu-mapping'], handle: 1, size: 2, range: true, domain: 0 },
     doc: 'iommu_unmap() with a deferred TLB flush.' },
 ];
