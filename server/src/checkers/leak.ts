@@ -12,6 +12,7 @@
  */
 import { KIND_NAME, releasersOf } from '../model/api';
 import type { Finding } from '../engine/types';
+import { key } from '../exec/value';
 import { CheckContext, finding, lineRange, pathPhrase, siteRange } from './common';
 
 const VERB: Record<string, string> = {
@@ -34,7 +35,7 @@ export function checkLeak(ctx: CheckContext): Finding[] {
   const escapedInPlan = new Set<string>();
   for (const p of paths) {
     for (const r of p.state.resources) {
-      const k = `${p.failAt}|${p.exit.line}|${r.id}`;
+      const k = `${p.failAt}|${p.exit.line}|${p.exit.value ? key(p.exit.value) : ''}|${r.id}`;
       if (r.state !== 'live') releasedInPlan.add(k);
       else if (r.escaped) escapedInPlan.add(k);
     }
@@ -50,13 +51,13 @@ export function checkLeak(ctx: CheckContext): Finding[] {
       const keeperFailed = p.exit.failure === true && (f?.neg === true || f?.zero === false || f?.err === true);
       // Another path of the same failure to the same exit handles it: this one is most likely a
       // combination of conditions the analysis could not correlate (a switch default, a flag).
-      const k = `${p.failAt}|${p.exit.line}|${r.id}`;
+      const k = `${p.failAt}|${p.exit.line}|${p.exit.value ? key(p.exit.value) : ''}|${r.id}`;
       const sibling = releasedInPlan.has(k) || (!r.escaped && escapedInPlan.has(k));
       if (sibling) leaked = false;
       else if (keeperFailed && !r.ownedByContainer && !r.leaksOnlyOnFailure) leaked = true;
       else if (r.leaksOnlyOnFailure) leaked = p.exit.failure === true;
       else if (r.escaped || r.ownedByContainer) {
-        leaked = p.exit.failure === true && unwound.has(r.site.at) && !releasedInPlan.has(`${p.failAt}|${p.exit.line}|${r.id}`);
+        leaked = p.exit.failure === true && unwound.has(r.site.at) && !releasedInPlan.has(k);
       }
       else leaked = true;
       if (!leaked) continue;
