@@ -25,19 +25,39 @@ export function formatRun(file: string, r: FunctionResult, failAt: number | null
   return out.join('\n') + '\n';
 }
 
-/** A few lines of the emulator's inspection data. */
+/** A few lines of the emulator's inspection data: what a kernel developer looks for after a run. */
 export function summariseState(s: Record<string, unknown>): string[] {
   const lines: string[] = [];
-  for (const [k, v] of Object.entries(s)) {
-    if (k === 'config' || k === 'smmu' || k === 'pages') continue;
-    if (Array.isArray(v)) lines.push(`${k}: ${v.length} entr${v.length === 1 ? 'y' : 'ies'}${v.length ? ' — ' + short(v.slice(0, 3)) : ''}`);
-    else if (v && typeof v === 'object') lines.push(`${k}: ${short(v)}`);
-    else lines.push(`${k}: ${String(v)}`);
+  const arr = (k: string) => (Array.isArray(s[k]) ? (s[k] as Record<string, any>[]) : []);
+  for (const d of arr('domains')) {
+    const leaves: string[] = [];
+    const walk = (n: Record<string, any>) => {
+      if (n.type === 'table') (n.children ?? []).forEach(walk);
+      else leaves.push(`${n.iova}+${fmtSize(Number(n.size))} -> ${n.pa} ${n.type}${n.perm ? ' ' + n.perm : ''}`);
+    };
+    (d.pageTable ?? []).forEach(walk);
+    lines.push(`domain #${d.id} ${d.type}${d.default ? ' (default)' : ''}, stage ${d.stage}, asid ${d.asid ?? '-'}: ${leaves.length} leaf entr${leaves.length === 1 ? 'y' : 'ies'}`);
+    for (const l of leaves.slice(0, 8)) lines.push(`    ${l}`);
+    if (leaves.length > 8) lines.push(`    ... ${leaves.length - 8} more`);
   }
+  for (const v of arr('iovads')) {
+    const ranges = (v.ranges ?? []) as Record<string, any>[];
+    lines.push(`iovad #${v.id} (granule ${v.granule}): ${ranges.map((r) => `[${r.pfnLo}..${r.pfnHi}]${r.cached ? ' (rcache)' : ''}`).join(' ') || 'empty'}`);
+  }
+  const live = arr('dmaDebug');
+  lines.push(`live DMA mappings (dma-debug): ${live.length}${live.length ? ' — ' + live.slice(0, 4).map((m) => `${m.addr ?? m.dma ?? '?'}+${m.size ?? '?'} ${m.fn ?? m.type ?? ''}`.trim()).join(', ') : ''}`);
+  const c = (s.counters ?? {}) as Record<string, number>;
+  if (Object.keys(c).length) {
+    lines.push(`counters: ${c.commands ?? 0} commands, ${c.cmdSyncs ?? 0} CMD_SYNC, ${c.tlbInvalidations ?? 0} TLB invalidations, ${c.faults ?? 0} faults, ${c.dmaDebugErrors ?? 0} dma-debug errors`);
+  }
+  if (typeof s.pendingEvents === 'number') lines.push(`event queue: ${s.pendingEvents} pending record(s)`);
   return lines;
 }
 
-function short(v: unknown): string {
-  const s = JSON.stringify(v);
-  return s.length > 160 ? s.slice(0, 157) + '...' : s;
+function fmtSize(n: number): string {
+  if (!Number.isFinite(n)) return '?';
+  if (n >= 1 << 30 && n % (1 << 30) === 0) return `${n / (1 << 30)}G`;
+  if (n >= 1 << 20 && n % (1 << 20) === 0) return `${n / (1 << 20)}M`;
+  if (n >= 1024 && n % 1024 === 0) return `${n / 1024}K`;
+  return String(n);
 }
