@@ -5,6 +5,7 @@
 //   3. the extension suite (out/test/client/suite) in a real VS Code: code-server's VS Code in
 //      headless Chromium (scripts/vscode/browser-run.mjs), with screenshots in out/screenshots/
 //   4. a second LSP client: headless Neovim against `iommu-lens lsp --stdio` (scripts/vscode/nvim-test.mjs)
+//   5. the .vsix: packaged, installed into VS Code, its bundle run (scripts/vscode/package-test.mjs)
 // Writes out/vscode-test-summary.json {passed, failed, skipped} and exits non-zero on any failure.
 // IOMMU_LENS_EDITOR_TESTS=unit,grammar,vscode,nvim picks parts; IOMMU_LENS_VERBOSE=1 shows the workbench log.
 import { spawnSync } from 'node:child_process';
@@ -14,9 +15,10 @@ import { join } from 'node:path';
 import { ensureVSCode, ROOT, VSCODE_DIR } from './vscode/setup.mjs';
 import { runInBrowser } from './vscode/browser-run.mjs';
 import { runNeovimTest } from './vscode/nvim-test.mjs';
+import { runPackageTest } from './vscode/package-test.mjs';
 
 process.chdir(ROOT);
-const parts = new Set((process.env.IOMMU_LENS_EDITOR_TESTS ?? 'unit,grammar,vscode,nvim').split(',').map((s) => s.trim()));
+const parts = new Set((process.env.IOMMU_LENS_EDITOR_TESTS ?? 'unit,grammar,vscode,nvim,package').split(',').map((s) => s.trim()));
 const verbose = process.env.IOMMU_LENS_VERBOSE === '1';
 const totals = { passed: 0, failed: 0, skipped: 0 };
 const results = [];
@@ -91,6 +93,9 @@ if (parts.has('vscode')) {
 }
 if (parts.has('nvim')) {
   try { record('Neovim LSP client', await runNeovimTest({ verbose })); } catch (e) { console.error(e); record('Neovim LSP client', { passed: 0, failed: 1, note: e.message }); }
+}
+if (parts.has('package')) {
+  try { record('.vsix package', runPackageTest()); } catch (e) { console.error(e); record('.vsix package', { passed: 0, failed: 1, note: e.message }); }
 }
 
 writeFileSync('out/vscode-test-summary.json', JSON.stringify(totals) + '\n');
