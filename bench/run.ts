@@ -3,6 +3,7 @@
  */
 import { benchEmulator, BenchResult } from './emulator';
 import { benchEngine } from './engine';
+import { benchEditor } from './editor';
 
 function fmt(x: number): string {
   if (x >= 1000) return Math.round(x).toLocaleString('en-US');
@@ -19,3 +20,9 @@ function printTable(title: string, rows: (BenchResult & { p95?: number })[]): vo
 const only = process.argv[2];
 if (!only || only === 'emulator') printTable('emulator', benchEmulator());
 if (!only || only === 'engine') printTable('engine (DEFAULT_CONFIG, one process)', benchEngine());
+if (!only || only === 'editor') {
+  void benchEditor().then((rows) => {
+    printTable('language server (JSON-RPC, diagnostics.delayMs 0)', rows);
+    process.exit(0);
+  });
+}

@@ -286,26 +286,37 @@ function keepsParam(body: string, params: string[]): boolean {
 }
 
 /** What each function of the file releases (transitively) and how it fails: summaries for callers. */
+const directCache = new Map<string, { releases: string[]; calls: string[]; fails: Summary['fails']; keeps: boolean }>();
+
 function summarise(fns: FunctionInfo[], config: Config, text: string): Map<string, Summary> {
   const direct = new Map<string, { releases: Set<string>; calls: string[]; fails: Summary['fails']; keeps: boolean }>();
+  const wkey = JSON.stringify(config.wrappers);
   for (const f of fns) {
-    const releases = new Set<string>();
-    const calls: string[] = [];
-    // A textual scan of the callees: cheaper than walking the tree through the binding, and a
-    // name in a comment only makes a summary say a helper may release something.
     const src = text.slice(f.startIndex, f.endIndex);
-    for (const m of src.matchAll(/\b([A-Za-z_]\w*)\s*\(/g)) {
-      const name = m[1];
-      const api = lookupApi(name, config.wrappers);
-      if (api?.spec.releases) for (const k of api.spec.releases.kinds) releases.add(k);
-      else if (!api) calls.push(name);
+    // Per function text: a keystroke re-reads only the function it touched.
+    const ck = `${wkey}|${f.returnsPointer}|${f.params.map((p) => p.name).join(',')}|${src}`;
+    let d = directCache.get(ck);
+    if (!d) {
+      const releases = new Set<string>();
+      const calls: string[] = [];
+      // A textual scan of the callees: cheaper than walking the tree through the binding, and a
+      // name in a comment only makes a summary say a helper may release something.
+      for (const m of src.matchAll(/\b([A-Za-z_]\w*)\s*\(/g)) {
+        const name = m[1];
+        const api = lookupApi(name, config.wrappers);
+        if (api?.spec.releases) for (const k of api.spec.releases.kinds) releases.add(k);
+        else if (!api) calls.push(name);
+      }
+      const body = src.slice(Math.max(0, src.indexOf('{')));
+      const fails: Summary['fails'] = f.returnsPointer
+        ? (/\breturn\s+(NULL|0)\s*;|\breturn\s+ERR_PTR\s*\(/.test(body) ? 'null' : null)
+        : (/\breturn\s+-\s*[A-Z0-9]/.test(body) ? 'neg-errno' : null);
+      const keeps = keepsParam(body, f.params.map((p) => p.name).filter(Boolean));
+      d = { releases: [...releases], calls, fails, keeps };
+      if (directCache.size > 20000) directCache.clear();
+      directCache.set(ck, d);
     }
-    const body = f.node.childForFieldName('body')?.text ?? '';
-    const fails: Summary['fails'] = f.returnsPointer
-      ? (/\breturn\s+(NULL|0)\s*;|\breturn\s+ERR_PTR\s*\(/.test(body) ? 'null' : null)
-      : (/\breturn\s+-\s*[A-Z0-9]/.test(body) ? 'neg-errno' : null);
-    const keeps = keepsParam(body, f.params.map((p) => p.name).filter(Boolean));
-    direct.set(f.name, { releases, calls, fails, keeps });
+    direct.set(f.name, { releases: new Set(d.releases), calls: d.calls, fails: d.fails, keeps: d.keeps });
   }
   for (let i = 0; i < 3; i++) {
     for (const d of direct.values()) {
