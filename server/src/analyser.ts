@@ -18,7 +18,7 @@ import * as path from 'node:path';
 import type { Diagnostic, TextDocumentContentChangeEvent } from 'vscode-languageserver';
 import { Config, ConfigError, DEFAULT_CONFIG, parseConfig, parseConfigText } from './config';
 import { configDiagnostics, fileDiagnostics } from './diagnostics';
-import type { FileResult, FunctionResult } from './engine/types';
+import type { Range, FileResult, FunctionResult } from './engine/types';
 import { parseC, Tree } from './parse/parser';
 
 /** A cancellation flag the engine polls between functions. */
@@ -27,7 +27,7 @@ export interface CancelToken { readonly isCancelled: boolean }
 /** The engine API the analyser drives (server/src/engine/index.ts; injectable for tests). */
 export interface EngineApi {
   analyzeText(text: string, uri: string, opts: { config: Config; cache?: unknown; tree?: Tree; token?: CancelToken }): FileResult;
-  runFunction(text: string, functionName: string, opts: { config: Config; failAt?: number | null; tree?: Tree }): FunctionResult | undefined;
+  runFunction(text: string, functionName: string, opts: { config: Config; failAt?: number | null; tree?: Tree; selection?: Range }): FunctionResult | undefined;
   ResultCache: new (maxEntries?: number) => unknown;
 }
 
@@ -300,11 +300,11 @@ export class Analyser {
   }
 
   /** Run one function on the emulator (engine.runFunction) against the current text. */
-  runFunction(uri: string, functionName: string, failAt: number | null): FunctionResult | undefined {
+  runFunction(uri: string, functionName: string, failAt: number | null, selection?: Range): FunctionResult | undefined {
     const d = this.docs.get(uri);
     if (!d) return undefined;
     this.reparse(d);
-    return this.engine.runFunction(d.text, functionName, { config: this.configValue, failAt, tree: d.tree });
+    return this.engine.runFunction(d.text, functionName, { config: this.configValue, failAt, tree: d.tree, selection });
   }
 
   /** Stop all timers (server shutdown). */

@@ -17,7 +17,7 @@ import { formatRun } from './run-format';
 class UsageError extends Error {}
 
 const USAGE = `usage: iommu-lens check [--format text|json|sarif] [--config FILE] PATH...
-       iommu-lens run FILE[:FUNCTION] [--fail N] [--format text|json]
+       iommu-lens run FILE[:FUNCTION] [--fail N] [--lines A-B] [--format text|json]
        iommu-lens lsp --stdio`;
 
 async function main(argv: string[]): Promise<number> {
@@ -45,7 +45,7 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-interface Opts { format: string; config?: string; fail?: number; rest: string[] }
+interface Opts { format: string; config?: string; fail?: number; lines?: [number, number]; rest: string[] }
 
 function parseOpts(args: string[], allowed: string[]): Opts {
   const o: Opts = { format: 'text', rest: [] };
@@ -65,6 +65,11 @@ function parseOpts(args: string[], allowed: string[]): Opts {
       const v = value();
       if (!/^\d+$/.test(v)) throw new UsageError(`--fail needs a non-negative number, not '${v}'`);
       o.fail = Number(v);
+    } else if (flag === '--lines' && allowed.includes('lines')) {
+      const v = value();
+      const m = /^(\d+)(?:-(\d+))?$/.exec(v);
+      if (!m || Number(m[1]) < 1 || (m[2] !== undefined && Number(m[2]) < Number(m[1]))) throw new UsageError(`--lines needs A-B (1-based, A <= B), not '${v}'`);
+      o.lines = [Number(m[1]), Number(m[2] ?? m[1])];
     } else if (a.startsWith('-') && a !== '-') {
       throw new UsageError(`unknown option '${a}'`);
     } else o.rest.push(a);
@@ -197,7 +202,7 @@ function forJson(r: FileResult): FileResult {
 }
 
 function run(args: string[]): number {
-  const o = parseOpts(args, ['format', 'fail', 'config']);
+  const o = parseOpts(args, ['format', 'fail', 'config', 'lines']);
   if (!['text', 'json'].includes(o.format)) throw new UsageError(`--format must be text or json, not '${o.format}'`);
   if (o.rest.length !== 1) throw new UsageError('run needs exactly one FILE[:FUNCTION]');
   const m = /^(.*?)(?::([A-Za-z_]\w*))?$/.exec(o.rest[0])!;
@@ -214,10 +219,15 @@ function run(args: string[]): number {
   } else if (!fns.some((f) => f.name === name)) {
     throw new UsageError(`${file}: no function named ${name}`);
   }
-  const r = runFunction(src, name, { config, failAt: o.fail ?? null });
+  const selection = o.lines ? { start: { line: o.lines[0] - 1, character: 0 }, end: { line: o.lines[1] - 1, character: 0 } } : undefined;
+  const fn = fns.find((f) => f.name === name)!;
+  if (selection && (selection.start.line < fn.range.start.line || selection.end.line > fn.range.end.line)) {
+    throw new UsageError(`--lines ${o.lines![0]}-${o.lines![1]} is not inside ${name}() (lines ${fn.range.start.line + 1}-${fn.range.end.line + 1})`);
+  }
+  const r = runFunction(src, name, { config, failAt: o.fail ?? null, selection });
   if (!r) throw new UsageError(`${file}: no function named ${name}`);
   if (o.format === 'json') process.stdout.write(JSON.stringify(r, null, 1) + '\n');
-  else process.stdout.write(formatRun(file, r, o.fail ?? null));
+  else process.stdout.write(formatRun(file, r, o.fail ?? null, selection));
   return 0;
 }
 

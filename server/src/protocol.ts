@@ -5,7 +5,7 @@
  * into its own library's RequestType/NotificationType (the client and server bundle different
  * vscode-jsonrpc versions, whose classes do not mix).
  */
-import type { FunctionResult, PathTrace, EmulatorSnapshot } from './engine/types';
+import type { FunctionResult, PathTrace, EmulatorSnapshot, Range } from './engine/types';
 
 /** A request: its method name, with the parameter and result types attached for both sides. */
 export interface RequestDef<P, R> {
@@ -64,6 +64,8 @@ export const FunctionPathsRequest = request<FunctionRef, FunctionPathsResult | n
 export interface RunSnippetParams extends FunctionRef {
   /** Index of the fallible call to fail (PathTrace.failAt), or null for the all-succeed path. */
   failAt: number | null;
+  /** Run only the statements these lines cover (the editor's selection), not the whole function. */
+  selection?: Range;
 }
 
 export interface RunSnippetResult {

@@ -3,12 +3,13 @@
  * its arguments and result (addresses in hex), the emulator events it caused, and the state
  * at the end. syntaxes/iommu-lens-trace.tmLanguage.json highlights it.
  */
-import type { FunctionResult } from './engine/types';
+import type { FunctionResult, Range } from './engine/types';
 
-export function formatRun(file: string, r: FunctionResult, failAt: number | null): string {
+export function formatRun(file: string, r: FunctionResult, failAt: number | null, selection?: Range): string {
   const out: string[] = [];
   const p = r.paths[0];
-  out.push(`== ${file}:${r.range.start.line + 1} ${r.name}() — ${p ? p.label : 'no path'}${failAt !== null ? ` (--fail ${failAt})` : ''}`);
+  const part = selection ? ` lines ${selection.start.line + 1}-${selection.end.line + 1} of` : '';
+  out.push(`== ${file}:${r.range.start.line + 1}${part} ${r.name}() — ${p ? p.label : 'no path'}${failAt !== null ? ` (--fail ${failAt})` : ''}`);
   if (!p) {
     out.push('   the failure plan was not reached: the function has fewer fallible calls on this path');
     return out.join('\n') + '\n';

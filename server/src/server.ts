@@ -217,7 +217,7 @@ export function startServer(connection?: Connection, options: StartOptions = {})
     const t0 = performance.now();
     let fr: FunctionResult | undefined;
     try {
-      fr = analyser.runFunction(params.uri, found.fn.name, params.failAt ?? null);
+      fr = analyser.runFunction(params.uri, found.fn.name, params.failAt ?? null, params.selection);
     } catch (e) {
       conn.console.error(`run ${found.fn.name} failed: ${(e as Error)?.stack ?? e}`);
       throw e;
@@ -227,7 +227,7 @@ export function startServer(connection?: Connection, options: StartOptions = {})
     const file = path.basename(uriToPath(params.uri) ?? params.uri);
     lastRun = {
       uri: params.uri, functionName: fr.name, path: chosen, findings: fr.findings,
-      text: formatRun(file, fr, params.failAt ?? null),
+      text: formatRun(file, fr, params.failAt ?? null, params.selection),
       millis: Math.round((performance.now() - t0) * 10) / 10,
     };
     void conn.sendNotification(note(LastRunChangedNotification), { uri: params.uri, functionName: fr.name });

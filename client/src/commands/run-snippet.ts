@@ -1,7 +1,7 @@
 /**
- * `IOMMU Lens: Run Snippet` (command palette, editor context menu, code lens): run a function on
- * the emulator along the all-succeed path or a failure chosen by quick pick, and write the trace
- * to the `IOMMU Lens Trace` output channel.
+ * `IOMMU Lens: Run Snippet` (command palette, editor context menu, code lens): run a function (or
+ * the lines selected in it) on the emulator along the all-succeed path or a failure chosen by quick
+ * pick, and write the trace to the `IOMMU Lens Trace` output channel.
  */
 import * as vscode from 'vscode';
 import type { Ctx } from '../ctx';
@@ -60,7 +60,15 @@ export async function runSnippet(ctx: Ctx, args?: RunSnippetArgs | vscode.Uri): 
   }
   let failAt: number | null;
   const given = args && !(args instanceof vscode.Uri) ? args.failAt : undefined;
+  // From the palette or the context menu with lines selected: run just those statements.
+  const editor = vscode.window.activeTextEditor;
+  const fromEditor = !(args && !(args instanceof vscode.Uri) && args.uri) && editor && editor.document.uri.toString() === ref.uri;
+  const selection = fromEditor && !editor.selection.isEmpty
+    ? { start: { line: editor.selection.start.line, character: editor.selection.start.character },
+      end: { line: editor.selection.end.line, character: editor.selection.end.character } }
+    : undefined;
   if (given !== undefined) failAt = given;
+  else if (selection) failAt = null;
   else {
     const chosen = await pickPath(paths.paths, paths.functionName);
     if (paths.paths.length > 1 && !chosen) return undefined;
@@ -68,7 +76,7 @@ export async function runSnippet(ctx: Ctx, args?: RunSnippetArgs | vscode.Uri): 
   }
   const run = await vscode.window.withProgress(
     { location: vscode.ProgressLocation.Window, title: `IOMMU Lens: running ${paths.functionName}()` },
-    () => ctx.request(RunSnippetRequest, { uri: ref.uri, functionName: paths.functionName, failAt }),
+    () => ctx.request(RunSnippetRequest, { uri: ref.uri, functionName: paths.functionName, failAt, selection }),
   );
   if (!run) {
     void vscode.window.showWarningMessage(`IOMMU Lens: ${paths.functionName}() could not be run.`);

@@ -9,12 +9,12 @@ import { createHash } from 'node:crypto';
 import { parseC, Tree, SyntaxNode } from '../parse/parser';
 import { listFunctions, findDefines, FunctionInfo } from '../parse/functions';
 import { Config, configKey } from '../config';
-import { buildCfg } from '../ir/cfg';
+import { buildCfg, buildCfgFromStatements } from '../ir/cfg';
 import { toPlain } from '../ir/plain-node';
 import { explore, Exploration, Summary, PathRecord } from '../exec/executor';
 import { API, KIND_NAME, lookupApi } from '../model/api';
 import { Val } from '../exec/value';
-import type { FileResult, Finding, FunctionResult, PathTrace, ResourceInfo, Severity } from './types';
+import type { FileResult, Finding, FunctionResult, PathTrace, Range, ResourceInfo, Severity } from './types';
 import { CheckContext, Checker, siteRange } from '../checkers/common';
 import { checkLeak } from '../checkers/leak';
 import { checkUnmapSize } from '../checkers/unmap-size-mismatch';
@@ -89,6 +89,8 @@ export interface RunOptions {
   /** The fallible call (0-based, in execution order) that fails; null: all succeed. */
   failAt?: number | null;
   tree?: Tree;
+  /** Run only the statements of the function inside these lines (a selection), not the whole function. */
+  selection?: Range;
 }
 
 /** Run one function on the emulator along one failure plan, with emulator snapshots after each step. */
@@ -98,12 +100,15 @@ export function runFunction(text: string, functionName: string, opts: RunOptions
   const f = fns.find((x) => x.name === functionName);
   if (!f) return undefined;
   const file = new FileContext(tree, text, fns, opts.config);
-  const r = file.analyze(f, undefined, { onlyFailAt: opts.failAt ?? null, snapshots: true });
+  const r = file.analyze(f, undefined, { onlyFailAt: opts.failAt ?? null, snapshots: true, selection: opts.selection });
   // Show first the path a user means: all succeed and the function reports success; with a
   // failure, the path that reports it.
   const want = opts.failAt === null || opts.failAt === undefined ? 'success' : 'failure';
   const rank = (p: PathTrace) => (p.exit.endsWith(`(${want})`) ? 0 : p.exit.endsWith(')') ? 2 : 1);
-  const order = r.paths.map((p, i) => i).sort((a, b) => rank(r.paths[a]) - rank(r.paths[b]) || a - b);
+  // Then the path that runs the most calls (a selection's first `if (ret) goto` on an unknown
+  // would otherwise end the run before its calls).
+  const order = r.paths.map((p, i) => i).sort((a, b) => rank(r.paths[a]) - rank(r.paths[b])
+    || r.paths[b].steps.length - r.paths[a].steps.length || a - b);
   const remap = new Map(order.map((old, i) => [old, i]));
   return {
     ...r,
@@ -132,7 +137,7 @@ class FileContext {
     this.fileKey = createHash('sha1').update(configKey(config)).update(summaryKey).digest('base64');
   }
 
-  analyze(f: FunctionInfo, cache?: ResultCache, run?: { onlyFailAt: number | null; snapshots: boolean }): FunctionResult {
+  analyze(f: FunctionInfo, cache?: ResultCache, run?: { onlyFailAt: number | null; snapshots: boolean; selection?: Range }): FunctionResult {
     const base = {
       name: f.name,
       range: f.range,
@@ -151,7 +156,8 @@ class FileContext {
       // The executor walks the same nodes on every path: give it a plain copy of the function.
       const fn = toPlain(f.node, this.text);
       const body = fn.childForFieldName('body');
-      const cfg = buildCfg(body ?? fn);
+      const picked = run?.selection && body ? selectedStatements(body, run.selection) : undefined;
+      const cfg = picked?.length ? buildCfgFromStatements(picked) : buildCfg(body ?? fn);
       const ex = explore({
         config: this.config, cfg, fn, params: f.params.map((p) => p.name),
         returnsPointer: f.returnsPointer,
@@ -283,6 +289,23 @@ function keepsParam(body: string, params: string[]): boolean {
   }
   const alt = [...names].join('|');
   return new RegExp(`(->|\\.|\\]|\\*)\\s*\\w*\\s*[|&+^]?=[^=;]*\\b(${alt})\\b`).test(body);
+}
+
+/**
+ * The statements a selection covers: those of the innermost block that holds the whole selection,
+ * from the one where it starts to the one where it ends.
+ */
+function selectedStatements(body: SyntaxNode, sel: Range): SyntaxNode[] {
+  const a = sel.start.line;
+  const b = sel.end.line;
+  let block = body;
+  for (;;) {
+    const inner = block.namedChildren.flatMap((c) => (c.type === 'compound_statement' ? [c] : c.namedChildren.filter((x) => x.type === 'compound_statement')))
+      .find((c) => c.startPosition.row < a && c.endPosition.row > b);
+    if (!inner) break;
+    block = inner;
+  }
+  return block.namedChildren.filter((c) => c.endPosition.row >= a && c.startPosition.row <= b && c.type !== 'comment');
 }
 
 /** What each function of the file releases (transitively) and how it fails: summaries for callers. */

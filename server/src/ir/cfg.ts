@@ -362,6 +362,16 @@ class Builder {
   }
 }
 
+/** Build the CFG of a list of statements (a selection inside a function): run in order, then return. */
+export function buildCfgFromStatements(stmts: SyntaxNode[]): Cfg {
+  const b = new Builder();
+  const entry = b.newBlock();
+  const end = b.seq(stmts, entry);
+  b.close(end, { k: 'return', node: null, stmt: null as unknown as SyntaxNode });
+  b.finish();
+  return finishCfg(b, entry);
+}
+
 /** Build the CFG of a function_definition node (or of any statement, for a selection). */
 export function buildCfg(body: SyntaxNode): Cfg {
   const b = new Builder();
@@ -369,6 +379,10 @@ export function buildCfg(body: SyntaxNode): Cfg {
   const end = b.stmt(body, entry);
   b.close(end, { k: 'return', node: null, stmt: null as unknown as SyntaxNode });
   b.finish();
+  return finishCfg(b, entry);
+}
+
+function finishCfg(b: Builder, entry: number): Cfg {
   const preds = new Map<number, number>();
   const add = (to: number) => preds.set(to, (preds.get(to) ?? 0) + 1);
   for (const blk of b.blocks) {

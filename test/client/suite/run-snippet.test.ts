@@ -44,6 +44,21 @@ suite('run snippet', () => {
     assert.match(ctx.lastTrace, /^finding: .*\[leak\]/m);
   });
 
+  test('with lines selected it runs just those statements', async () => {
+    const { ctx } = await api();
+    const editor = await vscode.window.showTextDocument(doc);
+    const lines = doc.getText().split('\n');
+    const map = lines.findIndex((l) => l.includes('ret = iommu_map(domain, iova_dma_addr'));
+    editor.selection = new vscode.Selection(map, 0, map + 2, 0);
+    const run = await vscode.commands.executeCommand<RunSnippetResult>('iommuLens.runSnippet');
+    assert.ok(run, 'a run');
+    assert.strictEqual(run.functionName, 'fw_map_window');
+    assert.match(ctx.lastTrace, new RegExp(`lines ${map + 1}-${map + 3} of fw_map_window\\(\\)`));
+    assert.match(ctx.lastTrace, /iommu_map\(/);
+    assert.doesNotMatch(ctx.lastTrace, /alloc_iova\(/);
+    editor.selection = new vscode.Selection(map, 0, map, 0);
+  });
+
   test('without arguments it runs the function around the cursor', async () => {
     const { ctx } = await api();
     const editor = await vscode.window.showTextDocument(doc);

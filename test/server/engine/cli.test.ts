@@ -128,3 +128,14 @@ test('run prints each call with hex addresses, the emulator events and the end s
   const f = cli(['run', 'examples/net-rx-ring.c', '--fail', '0']);
   assert.match(f.out, /injected failure/);
 });
+
+test('run --lines runs only the selected statements of a function', () => {
+  const r = cli(['run', 'examples/dsp-firmware-iommu.c:dsp_iommu_init', '--lines', '58-62']);
+  assert.equal(r.code, 0, r.err);
+  assert.match(r.out, /^== examples\/dsp-firmware-iommu\.c:\d+ lines 58-62 of dsp_iommu_init\(\)/);
+  assert.match(r.out, /^line 60: iommu_map\(/m);
+  assert.doesNotMatch(r.out, /iommu_paging_domain_alloc\(|iommu_attach_device\(/, 'calls outside the lines do not run');
+  const bad = cli(['run', 'examples/dsp-firmware-iommu.c:dsp_iommu_init', '--lines', '1-3']);
+  assert.equal(bad.code, 2);
+  assert.match(bad.err, /is not inside dsp_iommu_init\(\)/);
+});
