@@ -19,6 +19,8 @@ let parser: Parser | undefined;
 
 /** The text each tree was parsed from (after sanitizing), to re-parse incrementally. */
 const parsedText = new WeakMap<Tree, string>();
+/** The raw text each tree was parsed from (to tell the sanitizer's rewrites from the user's edit). */
+const parsedRaw = new WeakMap<Tree, string>();
 
 function getParser(): Parser {
   if (!parser) {
@@ -51,11 +53,12 @@ export function parseC(text: string, previous?: Tree, options: ParseOptions = {}
   if (previous) {
     const old = parsedText.get(previous);
     if (old === undefined) previous = undefined; // not ours: no way to know what it was parsed from
-    else markRewritten(previous, old, input);
+    else if (input !== text || old !== parsedRaw.get(previous)) markRewritten(previous, old, input, parsedRaw.get(previous), text);
   }
   // The native binding reads strings in chunks; very long inputs go through a callback.
   const tree = getParser().parse(input, previous, { bufferSize: Math.max(32 * 1024, input.length * 2 + 1) });
   parsedText.set(tree, input);
+  parsedRaw.set(tree, text);
   // node.text reads tree.input: make it the original text (same length, same positions).
   (tree as unknown as { input: string }).input = text;
   return tree;
@@ -67,13 +70,23 @@ export function parseC(text: string, previous?: Tree, options: ParseOptions = {}
  * the span where the old and new parser inputs differ as edited too: a same-length edit over the
  * span between their common prefix and common suffix. `previous` is already in new coordinates.
  */
-function markRewritten(previous: Tree, old: string, now: string): void {
+function markRewritten(previous: Tree, old: string, now: string, oldRaw?: string, nowRaw?: string): void {
   const min = Math.min(old.length, now.length);
   let p = 0;
   while (p < min && old.charCodeAt(p) === now.charCodeAt(p)) p++;
   if (p === old.length && p === now.length) return;
   let s = 0;
   while (s < min - p && old.charCodeAt(old.length - 1 - s) === now.charCodeAt(now.length - 1 - s)) s++;
+  // The sanitizer changed nothing beyond the user's own edit (the raw texts differ over the same
+  // span): the caller's tree.edit() already covers it. Tree.edit costs milliseconds on a big tree.
+  if (oldRaw !== undefined && nowRaw !== undefined && oldRaw.length === old.length && nowRaw.length === now.length) {
+    const rmin = Math.min(oldRaw.length, nowRaw.length);
+    let rp = 0;
+    while (rp < rmin && oldRaw.charCodeAt(rp) === nowRaw.charCodeAt(rp)) rp++;
+    let rs = 0;
+    while (rs < rmin - rp && oldRaw.charCodeAt(oldRaw.length - 1 - rs) === nowRaw.charCodeAt(nowRaw.length - 1 - rs)) rs++;
+    if (rp <= p && rs <= s) return;
+  }
   const end = now.length - s;
   const start = pointAt(now, p);
   const stop = pointAt(now, end);
