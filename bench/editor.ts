@@ -72,7 +72,7 @@ export async function benchEditor(): Promise<{ name: string; median: number; p95
   fs.writeFileSync(gen, genText);
   inputs.push({ name: 'generated driver', file: gen, text: genText });
   for (const { name, file, text } of inputs) {
-    const t = await measure(file, text, 60);
+    const t = await measure(file, text, 150);
     out.push({ name: `edit -> diagnostics, ${name} (${text.split('\n').length} lines)`, median: quantile(t, 0.5), p95: quantile(t, 0.95), unit: 'ms' });
   }
   return out;

@@ -502,16 +502,26 @@ function guardBlocks(text: string, code: string, edits: Edit[], dead: (at: numbe
   }
 }
 
-const loopRegex = /\b(\w*for_each\w*|\w*_foreach\w*|skb_queue_walk\w*|skb_walk_frags|skb_list_walk_safe)[ \t]*\(/g;
+/** A literal part of every loop macro's name: found first, then the name around it (no backtracking). */
+const loopAnchor = /for_each|foreach|skb_queue_walk|skb_walk_frags|skb_list_walk_safe/g;
 
 /** A loop macro at the start of a statement whose body tree-sitter would glue to the call. */
 function loopMacros(text: string, code: string, edits: Edit[], dead: (at: number) => boolean): void {
-  loopRegex.lastIndex = 0;
-  for (let m = loopRegex.exec(code); m; m = loopRegex.exec(code)) {
-    if (!LOOP_MACRO.test(m[1]) || dead(m.index) || !atStatementStart(code, m.index)) continue;
-    const close = matchParen(code, m.index + m[0].length - 1);
+  loopAnchor.lastIndex = 0;
+  for (let a = loopAnchor.exec(code); a; a = loopAnchor.exec(code)) {
+    let start = a.index;
+    while (start > 0 && isIdent(code.charCodeAt(start - 1))) start--;
+    let end = a.index + a[0].length;
+    while (end < code.length && isIdent(code.charCodeAt(end))) end++;
+    loopAnchor.lastIndex = end;
+    let open = end;
+    while (open < code.length && (code.charCodeAt(open) === 32 || code.charCodeAt(open) === 9)) open++;
+    if (code.charCodeAt(open) !== 40) continue;
+    const name = code.slice(start, end);
+    if (!LOOP_MACRO.test(name) || dead(start) || !atStatementStart(code, start)) continue;
+    const close = matchParen(code, open);
     if (close < 0) continue;
-    loopRegex.lastIndex = close + 1;
+    loopAnchor.lastIndex = close + 1;
     let slot = -1;
     let i = close + 1;
     for (; i < text.length; i++) {
