@@ -51,13 +51,50 @@ function range(node: SyntaxNode): Range {
 export function listFunctions(tree: Tree, text: string): FunctionInfo[] {
   const root = tree.rootNode;
   const out: FunctionInfo[] = [];
+  const fresh: FunctionInfo[] = [];
   for (const node of topLevelDefinitions(root)) {
+    // A keystroke changes one function: the others are described from a cache keyed by their
+    // text, and only their positions are read from the new tree.
+    const startIndex = node.startIndex;
+    const endIndex = node.endIndex;
+    const start = node.startPosition;
+    const key = `${start.column}|${text.slice(startIndex, endIndex)}`;
+    const hit = describeCache.get(key);
+    if (hit === null) continue;
+    if (hit) {
+      const end = node.endPosition;
+      out.push({
+        ...hit.info, node, startIndex, endIndex,
+        range: { start: { line: start.row, character: start.column }, end: { line: end.row, character: end.column } },
+        nameRange: {
+          start: { line: start.row + hit.name.dl, character: hit.name.sc },
+          end: { line: start.row + hit.name.dl, character: hit.name.ec },
+        },
+        params: hit.info.params, apiCalls: hit.info.apiCalls,
+      });
+      continue;
+    }
     const info = describe(node, text);
-    if (info) out.push(info);
+    if (describeCache.size > 20000) describeCache.clear();
+    if (!info) { describeCache.set(key, null); continue; }
+    out.push(info);
+    fresh.push(info);
   }
-  if (out.length > 0) assignApiCalls(root, text, out);
+  if (fresh.length > 0) assignApiCalls(root, text, fresh);
+  for (const f of fresh) {
+    const { node: _n, startIndex: _s, endIndex: _e, range: r, nameRange: nr, ...info } = f;
+    describeCache.set(`${r.start.character}|${text.slice(f.startIndex, f.endIndex)}`, {
+      info, name: { dl: nr.start.line - r.start.line, sc: nr.start.character, ec: nr.end.character },
+    });
+  }
   return out;
 }
+
+/** FunctionInfo without its positions, by function text (null: not a function we can describe). */
+const describeCache = new Map<string, {
+  info: Omit<FunctionInfo, 'node' | 'startIndex' | 'endIndex' | 'range' | 'nameRange'>;
+  name: { dl: number; sc: number; ec: number };
+} | null>();
 
 /** Where a function definition can stand outside any function (tree-sitter-c). */
 const CONTAINERS = new Set([
