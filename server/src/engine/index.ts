@@ -336,7 +336,7 @@ function summarise(fns: FunctionInfo[], config: Config, text: string): Map<strin
         : (/\breturn\s+-\s*[A-Z0-9]/.test(body) ? 'neg-errno' : null);
       const keeps = keepsParam(body, f.params.map((p) => p.name).filter(Boolean));
       d = { releases: [...releases], calls, fails, keeps };
-      if (directCache.size > 20000) directCache.clear();
+      if (directCache.size > 4000) directCache.clear();
       directCache.set(ck, d);
     }
     direct.set(f.name, { releases: new Set(d.releases), calls: d.calls, fails: d.fails, keeps: d.keeps });

@@ -75,7 +75,7 @@ export function listFunctions(tree: Tree, text: string): FunctionInfo[] {
       continue;
     }
     const info = describe(node, text);
-    if (describeCache.size > 20000) describeCache.clear();
+    if (describeCache.size > 4000) describeCache.clear();
     if (!info) { describeCache.set(key, null); continue; }
     out.push(info);
     fresh.push(info);
