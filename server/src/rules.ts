@@ -12,6 +12,9 @@ export const RULES: RuleInfo[] = [
   { id: 'unmap-size-mismatch', severity: 'error', short: 'A release names a size, sg count, page order or DMA handle different from what was acquired.' },
   { id: 'unreserved-iova', severity: 'error', short: 'An IOVA is mapped that no allocator or reservation handed out: a fixed address in a DMA-API-managed domain, or a range overlapping a reserved region such as the MSI window.' },
   { id: 'missing-error-path', severity: 'warning', short: 'A fallible call whose failure no path handles: dma_mapping_error() never called, a NULL result used unchecked, iommu_map()\'s return ignored, an ERR_PTR result not tested with IS_ERR().' },
+  { id: 'double-release', severity: 'error', short: 'A resource is released twice on one path.' },
+  { id: 'wrong-release-function', severity: 'error', short: 'A resource is released by the release function of another family (a coherent buffer given to dma_unmap_single(), an alloc_iova_fast() range to __free_iova()).' },
+  { id: 'direction-mismatch', severity: 'error', short: 'dma_unmap_*() is given a DMA direction provably different from the one the mapping was made with.' },
   { id: 'budget', severity: 'information', short: 'The analysis of a function stopped at a budget (paths, time); findings for it may be incomplete.' },
   { id: 'config', severity: 'warning', short: 'A setting in .iommu-lens.json or the editor settings is invalid; its default is used.' },
 ];

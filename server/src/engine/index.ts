@@ -20,12 +20,16 @@ import { checkLeak } from '../checkers/leak';
 import { checkUnmapSize } from '../checkers/unmap-size-mismatch';
 import { checkUnreservedIova } from '../checkers/unreserved-iova';
 import { checkMissingErrorPath } from '../checkers/missing-error-path';
+import { checkDoubleRelease, checkWrongReleaseFunction, checkDirectionMismatch } from '../checkers/release-misuse';
 import { fixesFor, callAt, holderOf } from './fixes';
 
 export * from './types';
 
 /** One checker per rule. */
-export const CHECKERS: Checker[] = [checkLeak, checkUnmapSize, checkUnreservedIova, checkMissingErrorPath];
+export const CHECKERS: Checker[] = [
+  checkLeak, checkUnmapSize, checkUnreservedIova, checkMissingErrorPath,
+  checkDoubleRelease, checkWrongReleaseFunction, checkDirectionMismatch,
+];
 
 export interface CancelToken { readonly isCancelled: boolean }
 

@@ -75,6 +75,9 @@ const MAX_STEPS_PER_PATH = 20000;
 /** Names of drivers' dma_mapping_error() wrappers. */
 const CHECK_HELPER = /(map(ping)?_?(err(or)?|check)|dma_?(err(or)?|check))$/i;
 
+/** An unknown upper-case constant (an enumerator or #define from a header). */
+const UPPER_CONST = /^g:[A-Z][A-Z0-9_]*$/;
+
 /** MMIO and descriptor write accessors. */
 const WRITE_ACCESSOR = /^(write[bwlq]|write[bwlq]_relaxed|iowrite\d*|__raw_write[bwlq]|lo_hi_writeq|hi_lo_writeq)/;
 
@@ -230,7 +233,7 @@ class Executor {
       }
       if (st.idx < blk.instrs.length) {
         const ins = blk.instrs[st.idx];
-        this.forkFailures(st, ins.k === 'eval' ? ins.node : ins.k === 'assign' ? ins.right : ins.init);
+        this.forkFailures(st, ins.k === 'eval' ? ins.node : ins.k === 'assign' ? ins.right : ins.k === 'havoc' ? null : ins.init);
         st.idx++;
         this.exec(ins, st, st.failAt);
         continue;
@@ -295,6 +298,11 @@ class Executor {
   }
 
   private exec(ins: Instr, st: State, failAt: number | null): void {
+    if (ins.k === 'havoc') {
+      const occ = this.occurrence(ins.target, st);
+      this.store(this.lpath(ins.target, st, failAt), sym(`iter:${ins.target.text}@${ins.target.startIndex}#${occ}`), st, ins.target);
+      return;
+    }
     if (ins.k === 'assign') {
       const v = this.ev(ins.right, st, failAt);
       this.store(this.lpath(ins.left, st, failAt), v, st, ins.left);
@@ -407,6 +415,11 @@ class Executor {
   /** What is known of a value's sign: constants, facts, and the facts of its negation. */
   private signOf(d: Val, st: State): { zero?: boolean; neg?: boolean } {
     if (isConst(d)) return { zero: d.c === 0, neg: d.c < 0 };
+    // Two different enumerators or #defines we cannot see (IOAT_OP_XOR vs IOAT_OP_XOR_VAL): in
+    // kernel code distinct upper-case constants compared with each other are distinct values.
+    if (d.c === 0 && d.t.length === 2 && d.t[0][1] === -d.t[1][1] && UPPER_CONST.test(d.t[0][0]) && UPPER_CONST.test(d.t[1][0])) {
+      return { zero: false };
+    }
     const f = st.fact(d) ?? {};
     const g = st.fact(mulConst(d, -1)) ?? {};
     let zero = f.zero ?? g.zero;
@@ -829,7 +842,8 @@ class Executor {
           // (which a helper given the caller's pointer can reach too).
           const reachable = (r.escaped !== undefined && argKeys.some((k) => /(^|[^a-z])(param:|g:)/.test(k)))
             || [...st.mem.entries()].some(([p, v]) => argKeys.some((k) => p.startsWith(k)) && r.handles.some((h) => key(v).includes(h)));
-          if (direct) { r.state = 'released'; r.releasedBy = this.site(node, name); }
+          // A helper's summary says it may release: it may do so on some of its paths only.
+          if (direct) { r.state = 'maybe-released'; r.releasedBy = this.site(node, name); }
           else if (reachable || argKeys.length === 0) { r.state = 'maybe-released'; r.releasedBy = this.site(node, name); }
         }
       }
@@ -1145,6 +1159,23 @@ class Executor {
       }
     }
     if (!r) {
+      // Handed to the release function of another family (dma_unmap_single() on a coherent
+      // buffer, __free_iova() on an alloc_iova_fast() pfn): a wrong release, not an unknown one.
+      const other = st.resources.find((x) => x.state === 'live' && !rel.kinds.includes(x.kind)
+        && x.handles[0] !== undefined && keys.includes(x.handles[0]));
+      if (other) {
+        other.state = 'released';
+        other.releasedBy = site;
+        st.events = st.events.add({ k: 'wrong-release', site, res: other.id });
+        return;
+      }
+      const twice = candidates.find((x) => x.state === 'released' && x.releasedBy && x.handles.some((k) => keys.includes(k)));
+      if (twice && !candidates.some((x) => x.state !== 'released' && x.handles.some((k) => keys.includes(k)))) {
+        st.events = st.events.add({ k: 'double-release', site, res: twice.id, detail: { first: twice.releasedBy } });
+        return;
+      }
+    }
+    if (!r) {
       const known = candidates.some((x) => x.handles.some((k) => keys.includes(k)));
       if (!known) {
         // Releasing something we cannot name (an array slot indexed by an unknown, a field we never saw
@@ -1165,6 +1196,12 @@ class Executor {
         st.events = st.events.add({ k: 'mismatch', site, res: r.id, detail: { what: 'nents-returned', acquired: show(r.size), released: 'the count dma_map_sg() returned' } });
       } else if (provablyDifferent(size, r.size)) {
         st.events = st.events.add({ k: 'mismatch', site, res: r.id, detail: { what: rel.sizeIsOrder ? 'order' : r.kind === 'dma-sg' ? 'nents' : 'size', acquired: show(r.size), released: show(size) } });
+      }
+    }
+    if (rel.dir !== undefined && r.dir) {
+      const dir = arg(rel.dir);
+      if (dir && isConst(dir) && isConst(r.dir) && dir.c !== r.dir.c) {
+        st.events = st.events.add({ k: 'direction', site, res: r.id, detail: { acquired: r.dir.c, released: dir.c } });
       }
     }
     if (rel.alsoHandle !== undefined && r.kind === 'coherent') {

@@ -17,6 +17,8 @@ import { loopMacroCall } from '../parse/loops';
 export type Instr =
   /** Evaluate an expression for its effects (calls, assignments). */
   | { k: 'eval'; node: SyntaxNode }
+  /** The loop variable of a loop macro takes the next element: an unknown. */
+  | { k: 'havoc'; target: SyntaxNode }
   /** `left = right` (a ternary assignment split into its two arms). */
   | { k: 'assign'; left: SyntaxNode; right: SyntaxNode }
   /** Declare a local; `init` is the initialiser expression, if any. */
@@ -322,6 +324,17 @@ class Builder {
         i++;
         continue;
       }
+      // `err_alloc: list_for_each_entry_safe(...) { ... }`: the label holds the macro's head.
+      const inner = n.type === 'labeled_statement' ? n.namedChildren.find((c) => c.type !== 'statement_identifier') : undefined;
+      const labelled = inner ? loopMacroCall(inner) : undefined;
+      if (labelled && next && isStatement(next)) {
+        if (!this.isOpen(cur)) cur = this.newBlock();
+        const lb = this.labelBlock(n.childForFieldName('label')?.text ?? '', n);
+        this.close(cur, { k: 'jump', to: lb });
+        cur = this.macroLoop(labelled, next, lb);
+        i++;
+        continue;
+      }
       cur = this.stmt(n, cur);
     }
     return cur;
@@ -340,6 +353,7 @@ class Builder {
     this.blocks[head].loop = { assigned: [...assignedIn(body), ...(firstArg ? [firstArg.text] : [])], node: call, exit };
     this.breakTargets.push(exit);
     this.continueTargets.push(head);
+    if (firstArg) this.blocks[bodyB].instrs.push({ k: 'havoc', target: firstArg });
     const end = this.stmt(body, bodyB);
     this.breakTargets.pop();
     this.continueTargets.pop();
