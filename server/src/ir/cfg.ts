@@ -349,7 +349,11 @@ class Builder {
     // The loop variable is the first argument; evaluate the macro for its side effects (none)
     // and branch on an unknown (the loop condition is opaque).
     this.close(head, { k: 'branch', cond: call, t: bodyB, f: exit });
-    const firstArg = call.childForFieldName('arguments')?.namedChildren[0];
+    // The cursor: list_for_each_entry(pos, ...) and most for_each_* name it first, for_each_sg(sgl, sg, ...)
+    // second. Only a plain variable is given fresh values (never `areq->src`).
+    const name = call.childForFieldName('function')?.text ?? '';
+    const cursorArg = call.childForFieldName('arguments')?.namedChildren[/^for_each_sg/.test(name) ? 1 : 0];
+    const firstArg = cursorArg?.type === 'identifier' ? cursorArg : undefined;
     this.blocks[head].loop = { assigned: [...assignedIn(body), ...(firstArg ? [firstArg.text] : [])], node: call, exit };
     this.breakTargets.push(exit);
     this.continueTargets.push(head);
