@@ -198,13 +198,7 @@ class Builder {
         this.close(cur, { k: 'jump', to: head });
         if (cond) this.cond(cond, head, body, exit); else this.close(head, { k: 'jump', to: body });
         this.blocks[head].loop = { assigned: assignedIn(node), node, exit };
-        this.breakTargets.push(exit);
-        this.continueTargets.push(cont);
-        const b = node.childForFieldName('body');
-        const bEnd = b ? this.stmt(b, body) : body;
-        this.breakTargets.pop();
-        this.continueTargets.pop();
-        this.close(bEnd, { k: 'jump', to: cont });
+        this.loopBody(node.childForFieldName('body'), body, exit, cont);
         if (update) this.blocks[cont].instrs.push({ k: 'eval', node: update });
         this.close(cont, { k: 'jump', to: head });
         return exit;
@@ -215,13 +209,7 @@ class Builder {
         const exit = this.newBlock();
         this.close(cur, { k: 'jump', to: body });
         this.blocks[body].loop = { assigned: assignedIn(node), node, exit };
-        this.breakTargets.push(exit);
-        this.continueTargets.push(cont);
-        const b = node.childForFieldName('body');
-        const bEnd = b ? this.stmt(b, body) : body;
-        this.breakTargets.pop();
-        this.continueTargets.pop();
-        this.close(bEnd, { k: 'jump', to: cont });
+        this.loopBody(node.childForFieldName('body'), body, exit, cont);
         const cond = node.childForFieldName('condition');
         if (cond) this.cond(cond, cont, body, exit); else this.close(cont, { k: 'jump', to: exit });
         return exit;
@@ -311,6 +299,16 @@ class Builder {
       default:
         return cur; // comments, preprocessor lines, type definitions, empty statements
     }
+  }
+
+  /** A loop body from `entry`: `break` leaves to `exit`, `continue` and the end go to `cont`. */
+  loopBody(body: SyntaxNode | null, entry: number, exit: number, cont: number): void {
+    this.breakTargets.push(exit);
+    this.continueTargets.push(cont);
+    const end = body ? this.stmt(body, entry) : entry;
+    this.breakTargets.pop();
+    this.continueTargets.pop();
+    this.close(end, { k: 'jump', to: cont });
   }
 
   /** Lower a list of statements; a `for_each...(…)` macro call followed by a statement is a loop. */
