@@ -15,6 +15,8 @@ export const RULES: RuleInfo[] = [
   { id: 'double-release', severity: 'error', short: 'A resource is released twice on one path.' },
   { id: 'wrong-release-function', severity: 'error', short: 'A resource is released by the release function of another family (a coherent buffer given to dma_unmap_single(), an alloc_iova_fast() range to __free_iova()).' },
   { id: 'direction-mismatch', severity: 'error', short: 'dma_unmap_*() is given a DMA direction provably different from the one the mapping was made with.' },
+  { id: 'unaligned-map', severity: 'error', short: 'iommu_map() with an IOVA, physical address or size not aligned to the domain\'s smallest page size: it fails with -EINVAL.' },
+  { id: 'map-overlap', severity: 'error', short: 'iommu_map() over an IOVA already mapped in the domain on this path: it fails with -EEXIST.' },
   { id: 'budget', severity: 'information', short: 'The analysis of a function stopped at a budget (paths, time); findings for it may be incomplete.' },
   { id: 'config', severity: 'warning', short: 'A setting in .iommu-lens.json or the editor settings is invalid; its default is used.' },
 ];

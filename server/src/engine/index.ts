@@ -21,6 +21,7 @@ import { checkUnmapSize } from '../checkers/unmap-size-mismatch';
 import { checkUnreservedIova } from '../checkers/unreserved-iova';
 import { checkMissingErrorPath } from '../checkers/missing-error-path';
 import { checkDoubleRelease, checkWrongReleaseFunction, checkDirectionMismatch } from '../checkers/release-misuse';
+import { checkMapRefused } from '../checkers/map-refused';
 import { fixesFor, callAt, holderOf } from './fixes';
 
 export * from './types';
@@ -28,7 +29,7 @@ export * from './types';
 /** One checker per rule. */
 export const CHECKERS: Checker[] = [
   checkLeak, checkUnmapSize, checkUnreservedIova, checkMissingErrorPath,
-  checkDoubleRelease, checkWrongReleaseFunction, checkDirectionMismatch,
+  checkDoubleRelease, checkWrongReleaseFunction, checkDirectionMismatch, checkMapRefused,
 ];
 
 export interface CancelToken { readonly isCancelled: boolean }

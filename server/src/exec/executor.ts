@@ -153,6 +153,8 @@ class Executor {
   }
 
   private sweep = true;
+  /** The API call being emulated (for events the emulator's answer raises). */
+  private lastSite?: SiteRef;
   private pushFail: (s: State) => void = () => undefined;
   private fallibleIn = new WeakMap<object, number>();
 
@@ -213,7 +215,7 @@ class Executor {
         const v = (st.visits.get(blk.id) ?? 0) + 1;
         st.visits.set(blk.id, v);
         if (blk.loop && v > this.o.config.budget.loopUnroll + 1) {
-          for (const name of blk.loop.assigned) if (st.env.has(name)) st.env.set(name, sym(`widened:${name}@${blk.id}`));
+          for (const name of blk.loop.assigned) if (st.env.has(name)) st.env.set(name, sym(`widened:${name}@${blk.id}#${v}`));
           // What the iterations we stop following do with their resources is unknown: stop tracking them.
           const ln = blk.loop.node;
           for (const r of st.resources) {
@@ -245,6 +247,8 @@ class Executor {
         case 'jump':
           st.block = t.to;
           continue;
+        case 'unreachable':
+          return { kind: 'fork', states: [] };
         case 'return': {
           const value = t.node ? this.ev(t.node, st, failAt) : null;
           if (value) {
@@ -1038,6 +1042,7 @@ class Executor {
 
     let result = 'ok';
     const emuEvents: { kind: string; text: string }[] = [];
+    this.lastSite = site;
     try {
       result = this.emulate(name, spec, arg, argNode, ret, st);
     } catch (e) {
@@ -1334,7 +1339,18 @@ class Executor {
           const pa = this.concrete(paV, st) ?? e.buffer(key(paV));
           const size = Math.max(1, this.conc(arg(3), st, 4096));
           const r = sys.map(d, iova, pa, size, this.conc(arg(4), st, 3));
-          return r === 0 ? '-> 0' : `-> ${r} (emulator)`;
+          // The emulator refuses what the kernel refuses. Unknown values are chosen aligned and
+          // apart, so a refusal comes from the driver's own constants or a repeated address.
+          // Only constants the driver wrote count: a repeated symbolic address may be an artefact
+          // of the analysis (two loop iterations it could not tell apart).
+          const known = (v: Val | undefined) => !!v && isConst(v);
+          const g = e.granule;
+          const fromConstants = r === -17 ? known(iovaV)
+            : (known(iovaV) && iova % g !== 0) || (known(paV) && pa % g !== 0) || (known(arg(3)) && size % g !== 0);
+          if ((r === -22 || r === -17) && fromConstants) {
+            st.events = st.events.add({ k: r === -22 ? 'unaligned' : 'overlap', site: this.lastSite!, detail: { iova, pa, size } });
+          }
+          return r === 0 ? '-> 0' : `-> ${r === -22 ? '-EINVAL' : r === -17 ? '-EEXIST' : r} (emulator)`;
         }
         const n = sys.unmap(d, iova, Math.max(1, this.conc(arg(2), st, 4096)));
         e.model.set(rs, n);

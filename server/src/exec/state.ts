@@ -67,7 +67,7 @@ export interface Pending {
 }
 
 export interface ExecEvent {
-  k: 'acquire' | 'release' | 'mismatch' | 'map' | 'fail' | 'unknown-release' | 'double-release' | 'wrong-release' | 'direction';
+  k: 'acquire' | 'release' | 'mismatch' | 'map' | 'fail' | 'unknown-release' | 'double-release' | 'wrong-release' | 'direction' | 'unaligned' | 'overlap';
   site: SiteRef;
   res?: string;
   detail?: Record<string, unknown>;

@@ -26,6 +26,8 @@ export type Instr =
 
 export type Term =
   | { k: 'jump'; to: number }
+  /** A path the code asserts cannot happen (`BUG_ON(x);`, a bare `WARN_ON(x);`): not followed. */
+  | { k: 'unreachable' }
   /** Branch on an expression's truth. */
   | { k: 'branch'; cond: SyntaxNode; t: number; f: number }
   | { k: 'return'; node: SyntaxNode | null; stmt: SyntaxNode }
@@ -160,6 +162,18 @@ class Builder {
             this.close(fB, { k: 'jump', to: join });
             return join;
           }
+        }
+        // `WARN_ON(x);` / `BUG_ON(x);` as a statement: the developer asserts x is false; a path on
+        // which it holds is one the analysis does not follow (the warning would fire first).
+        const fn = e?.type === 'call_expression' ? e.childForFieldName('function') : null;
+        const asserted = fn?.type === 'identifier' && /^(WARN_ON|WARN_ON_ONCE|BUG_ON)$/.test(fn.text)
+          ? e!.childForFieldName('arguments')?.namedChildren[0] : undefined;
+        if (asserted) {
+          const dead = this.newBlock();
+          const next = this.newBlock();
+          this.close(dead, { k: 'unreachable' });
+          this.cond(asserted, cur, dead, next);
+          return next;
         }
         if (e) this.blocks[cur].instrs.push({ k: 'eval', node: e });
         return cur;
