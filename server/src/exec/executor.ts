@@ -215,7 +215,7 @@ class Executor {
         const v = (st.visits.get(blk.id) ?? 0) + 1;
         st.visits.set(blk.id, v);
         if (blk.loop && v > this.o.config.budget.loopUnroll + 1) {
-          for (const name of blk.loop.assigned) if (st.env.has(name)) st.env.set(name, sym(`widened:${name}@${blk.id}#${v}`));
+          for (const name of blk.loop.assigned) if (st.env.has(name)) st.env.set(name, sym(`widened:${name}@${blk.id}`));
           // What the iterations we stop following do with their resources is unknown: stop tracking them.
           const ln = blk.loop.node;
           for (const r of st.resources) {
