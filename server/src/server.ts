@@ -77,14 +77,14 @@ export function startServer(connection?: Connection, options: StartOptions = {})
     }
     const settingsProblems = analyser.settingsProblems.length + analyser.settingsFileProblems.length;
     const message = problem ?? (settingsProblems ? `${settingsProblems} problem(s) in the IOMMU Lens settings` : undefined);
-    void conn.sendNotification(note(ServerStatusNotification), {
+    conn.sendNotification(note(ServerStatusNotification), {
       state: message && state !== 'analysing' ? 'error' : state,
       documents: analyser.documents().length, findings, lastMillis, message,
-    });
+    }).catch(() => undefined); // the client is gone
   };
 
   const analyser = new Analyser(engine, {
-    publish: (uri, diagnostics, version) => { void conn.sendDiagnostics({ uri, diagnostics, version }); },
+    publish: (uri, diagnostics, version) => { conn.sendDiagnostics({ uri, diagnostics, version }).catch(() => undefined); },
     analysed: (_uri, _result, millis) => {
       lastMillis = Math.round(millis * 10) / 10;
       state = 'ready';
@@ -230,7 +230,7 @@ export function startServer(connection?: Connection, options: StartOptions = {})
       text: formatRun(file, fr, params.failAt ?? null, params.selection),
       millis: Math.round((performance.now() - t0) * 10) / 10,
     };
-    void conn.sendNotification(note(LastRunChangedNotification), { uri: params.uri, functionName: fr.name });
+    conn.sendNotification(note(LastRunChangedNotification), { uri: params.uri, functionName: fr.name }).catch(() => undefined);
     return lastRun;
   });
 

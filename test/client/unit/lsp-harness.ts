@@ -40,6 +40,7 @@ export function diagnosticKeys(ds: Diagnostic[]): string[] {
 
 export class LspSession {
   readonly client: MessageConnection;
+  private readonly streams: PassThrough[];
   private readonly diagnostics = new Map<string, PublishDiagnosticsParams[]>();
   private readonly waiters: { uri: string; pred: (d: Diagnostic[]) => boolean; resolve: (d: Diagnostic[]) => void }[] = [];
   /** Settings returned to the server's workspace/configuration requests. */
@@ -49,6 +50,7 @@ export class LspSession {
   constructor(private readonly rootPath: string) {
     const up = new PassThrough();
     const down = new PassThrough();
+    this.streams = [up, down];
     startServer(createConnection(new StreamMessageReader(up), new StreamMessageWriter(down)));
     this.client = createMessageConnection(new StreamMessageReader(down), new StreamMessageWriter(up));
     this.client.onNotification('textDocument/publishDiagnostics', (p: PublishDiagnosticsParams) => {

@@ -4,7 +4,7 @@
  * quick fixes, code lenses and the custom requests answer; a bad settings file gets diagnostics
  * on that file and the server keeps working.
  */
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -17,6 +17,10 @@ import type { FunctionPathsResult, InspectorStateResult, RunSnippetResult } from
 const FIXTURE = path.join(FIXTURES, 'rx-ring.c');
 const TEXT = fs.readFileSync(FIXTURE, 'utf8');
 const EXPECTED = keys(expectations(TEXT));
+
+// Each session's server half listens on an in-memory pipe that nothing closes (closing it makes
+// vscode-languageserver exit the process): end this test file's process once its tests are done.
+after(() => { setImmediate(() => process.exit(process.exitCode ?? 0)); });
 
 async function session(root = FIXTURES): Promise<LspSession> {
   const s = new LspSession(root);
