@@ -14,6 +14,8 @@ import { KIND_NAME, releasersOf } from '../model/api';
 import type { Finding } from '../engine/types';
 import { key } from '../exec/value';
 import { CheckContext, finding, lineRange, pathPhrase, siteRange } from './common';
+import type { PathRecord } from '../exec/executor';
+import type { Resource } from '../exec/state';
 
 const VERB: Record<string, string> = {
   'iova': 'freed', 'iova-fast': 'freed', 'dma-iova': 'freed', 'dma-mapping': 'unmapped', 'dma-sg': 'unmapped',
@@ -23,12 +25,24 @@ const VERB: Record<string, string> = {
 
 export function checkLeak(ctx: CheckContext): Finding[] {
   const paths = ctx.exploration.paths;
-  // Sites that some failing path releases: the function owns their unwind.
+  // The function owns the unwind of a resource (docs/ownership.md, "Failing exits") when
+  // (1) some failing path releases that resource after it had been handed off, or
+  // (2) the failing exit releases another resource that the function hands off on success:
+  //     its unwind ladder undoes its outputs, so one it passes over is a leak, not the caller's.
+  //     Only a release after this resource was acquired is an unwind: one before it is a retry
+  //     (free, then allocate again) or the end of an earlier object's use.
   const unwound = new Set<number>();
+  const keptOnSuccess = new Set<number>();
   for (const p of paths) {
-    if (p.exit.failure !== true) continue;
-    for (const r of p.state.resources) if (r.state === 'released' && r.releasedAfterEscape) unwound.add(r.site.at);
+    if (p.exit.failure === true) {
+      for (const r of p.state.resources) if (r.state === 'released' && r.releasedAfterEscape) unwound.add(r.site.at);
+    } else if (p.exit.failure === false) {
+      for (const r of p.state.resources) if (r.state === 'live' && r.escaped) keptOnSuccess.add(r.site.at);
+    }
   }
+  const ladder = (p: PathRecord, r: Resource): Resource | undefined => p.state.resources.find((o) =>
+    o !== r && o.site.at !== r.site.at && o.state === 'released' && o.releasedAfterEscape && (o.relSeq ?? 0) > r.seq
+    && keptOnSuccess.has(o.site.at));
   // Resources some path of each failure plan releases: a sibling path of the same plan that
   // does not is most likely infeasible (a condition we could not correlate), not a leak.
   const releasedInPlan = new Set<string>();
@@ -47,17 +61,19 @@ export function checkLeak(ctx: CheckContext): Finding[] {
     for (const r of p.state.resources) {
       if (r.state !== 'live' || done.has(r.site.at)) continue;
       let leaked: boolean;
-      const f = r.escapedByCall ? p.state.facts.get(r.escapedByCall) : undefined;
-      const keeperFailed = p.exit.failure === true && (f?.neg === true || f?.zero === false || f?.err === true);
+      let unwinder: Resource | undefined;
       // Another path of the same failure to the same exit handles it: this one is most likely a
       // combination of conditions the analysis could not correlate (a switch default, a flag).
       const k = `${p.failAt}|${p.exit.line}|${p.exit.value ? key(p.exit.value) : ''}|${r.id}`;
       const sibling = releasedInPlan.has(k) || (!r.escaped && escapedInPlan.has(k));
       if (sibling) leaked = false;
-      else if (keeperFailed && !r.ownedByContainer && !r.leaksOnlyOnFailure) leaked = true;
       else if (r.leaksOnlyOnFailure) leaked = p.exit.failure === true;
       else if (r.escaped || r.ownedByContainer) {
-        leaked = p.exit.failure === true && unwound.has(r.site.at) && !releasedInPlan.has(k);
+        // Handed off where the caller can reach it: the caller's, unless this failing exit abandons
+        // what the function has shown it unwinds itself. Returned and out-parameter copies count
+        // only on exits that do not fail (exec/ownership.ts).
+        const owns = unwound.has(r.site.at) || !!(unwinder = ladder(p, r));
+        leaked = p.exit.failure === true && r.via !== 'returned' && owns && !releasedInPlan.has(k);
       }
       else leaked = true;
       if (!leaked) continue;
@@ -68,7 +84,8 @@ export function checkLeak(ctx: CheckContext): Finding[] {
         .filter(([, w]) => kernel.includes(typeof w === 'string' ? w : w.api)).map(([n]) => n);
       const rel = [...own, ...kernel].slice(0, 2).map((n) => n + '()').join(' or ');
       const how = r.escaped?.startsWith('belongs') || r.escaped?.startsWith('its ') ? r.escaped : `it was ${r.escaped}`;
-      const also = r.escaped ? (keeperFailed ? ` (${how}, which failed)` : ` (${how}, but this failing return abandons it)`) : '';
+      const also = r.lostTo ? ` (it was passed to ${r.lostTo}(), which failed)`
+        : r.escaped ? ` (${how}, but this failing return abandons it${unwinder ? `, while it releases the ${KIND_NAME[unwinder.kind]} from line ${unwinder.site.line + 1}` : ''})` : '';
       const related: Finding['related'] = [
         { range: lineRange(p.exit.line, p.exit.col), message: `the path leaves here: ${p.exit.text}` },
       ];

@@ -14,6 +14,8 @@ import { declaratorName, stripParens } from '../ir/cfg';
 import { lookupApi, ApiSpec, HELPERS, KIND_NAME } from '../model/api';
 import { EmuBridge } from '../model/emulate';
 import { State, Resource, SiteRef, Fact } from './state';
+import { holders, handOffOf, isHandedOff, rootOf, ExitKind, FRESH_ALLOCATOR } from './ownership';
+import { signFromBounds } from './bounds';
 import {
   Val, konst, sym, key, add, sub, mulConst, opaque, isConst, asSym, provablyDifferent, provablyEqual, hex, show, pretty,
 } from './value';
@@ -79,10 +81,18 @@ const CHECK_HELPER = /(map(ping)?_?(err(or)?|check)|dma_?(err(or)?|check))$/i;
 const UPPER_CONST = /^g:[A-Z][A-Z0-9_]*$/;
 
 /** MMIO and descriptor write accessors. */
-const WRITE_ACCESSOR = /^(write[bwlq]|write[bwlq]_relaxed|iowrite\d*|__raw_write[bwlq]|lo_hi_writeq|hi_lo_writeq)/;
+const WRITE_ACCESSOR = /^(write[bwlq]|write[bwlq]_relaxed|iowrite\d*|__raw_write[bwlq]|lo_hi_writeq|hi_lo_writeq|put_unaligned)/;
 
-/** Calls that look at a value but never keep it. */
-const NOT_KEEPING = /^(write[bwlq]|write[bwlq]_relaxed|iowrite\d*|__raw_write|lo_hi_write|hi_lo_write|dev_|pr_|printk|netdev_(err|warn|info|dbg|notice)|netif_(err|warn|info|dbg)|trace_|WARN|BUG|dma_sync_|memset|print_hex_dump|dump_stack|seq_printf|snprintf|sprintf|scnprintf)/;
+/**
+ * Calls that look at a handle but never keep it (DESIGN §2): register writes, conversions,
+ * copies, logging, upper-case macros given a scalar.
+ */
+const NOT_KEEPING = /^(write[bwlq]|write[bwlq]_relaxed|iowrite\d*|__raw_write|lo_hi_write|hi_lo_write|dev_|pr_|printk|netdev_(err|warn|info|dbg|notice)|netif_(err|warn|info|dbg)|trace_|WARN|BUG|dma_sync_|memset|memcpy|memmove|copy_from_user|copy_to_user|sg_copy_to_buffer|sg_copy_from_buffer|put_unaligned|lower_32_bits|upper_32_bits|cpu_to_|le\d+_to_cpu|be\d+_to_cpu|kv?free|print_hex_dump|dump_stack|seq_printf|snprintf|sprintf|scnprintf)|^[A-Z][A-Z0-9_]*$/;
+
+/** A value computed from the caller's objects: a parameter or a global. */
+const CALLER_ROOTED = /(^|[^a-z])(param:|g:)/;
+/** Upper-case names (GFP_KERNEL, an enumerator) are constants, not the caller's objects. */
+const UPPER_NAMES = /g:[A-Z][A-Z0-9_]*(?![A-Za-z0-9_])/g;
 
 type CheckKind = 'test' | 'return' | 'out-param' | 'mapping-error' | 'is-err' | 'is-err-or-null';
 
@@ -198,6 +208,17 @@ class Executor {
       else if (checked) e.checked = true;
     }
     const label = st.failed ? `${st.failed.api}() at line ${st.failed.line + 1} fails` : 'all calls succeed';
+    // What the caller can reach at this exit (exec/ownership.ts): the rest is still the function's.
+    const kind: ExitKind = exit.failure === true ? 'failure' : exit.failure === false ? 'success' : 'unknown';
+    const lost = new Map<string, string>();
+    const hs = holders(st, kind, exit.value, lost);
+    for (const r of st.resources) {
+      if (r.state !== 'live') continue;
+      const h = handOffOf(st, r, hs);
+      r.escaped = h?.how;
+      r.via = h?.via;
+      if (!h) for (const [k, by] of lost) if (r.handles.some((x) => k.includes(x))) { r.lostTo = by; break; }
+    }
     this.paths.push({ state: st, exit, failAt, label, snapshots: [] });
   }
 
@@ -251,10 +272,7 @@ class Executor {
           return { kind: 'fork', states: [] };
         case 'return': {
           const value = t.node ? this.ev(t.node, st, failAt) : null;
-          if (value) {
-            this.markChecked(value, st, 'return');
-            this.escape(value, st, 'returned');
-          }
+          if (value) this.markChecked(value, st, 'return');
           const pos = t.stmt ? t.stmt.startPosition : { row: this.o.fn.endPosition.row, column: Math.max(0, this.o.fn.endPosition.column - 1) };
           return {
             kind: 'exit',
@@ -431,7 +449,18 @@ class Executor {
     if (neg === undefined && g.neg !== undefined && (g.zero === false || zero === false)) neg = !g.neg;
     if (neg === undefined && g.neg === true) neg = false;
     if (f.err === true && zero === undefined) zero = false; // an error pointer is not NULL
+    if (zero === undefined || neg === undefined) {
+      // The bounds of each symbol (exec/bounds.ts): sizes acquired successfully are positive...
+      const b = signFromBounds(d, (n) => st.facts.get(n + '+0'));
+      if (zero === undefined) zero = b.zero;
+      if (neg === undefined) neg = b.neg;
+    }
     return { zero, neg };
+  }
+
+  /** Sizes provably different: their difference is a non-zero constant, or bounded away from 0. */
+  private differ(a: Val, b: Val, st: State): boolean {
+    return provablyDifferent(a, b) || this.signOf(sub(a, b), st).zero === false;
   }
 
   /**
@@ -620,6 +649,13 @@ class Executor {
         }
       } catch { /* fall through to opaque */ }
     }
+    // An address known aligned to A (a coherent buffer's) has no bits below A: `dma & (SZ_4K - 1)`.
+    if ((op === '&' || op === '%') && isConst(b) && b.c > 0 && a.t.length === 1 && a.t[0][1] === 1) {
+      const al = st.facts.get(a.t[0][0] + '+0')?.align;
+      if (al && (op === '&' ? b.c < al : al % b.c === 0 && (b.c & (b.c - 1)) === 0)) {
+        return konst(op === '&' ? Number(BigInt(Math.trunc(a.c)) & BigInt(b.c)) : ((a.c % b.c) + b.c) % b.c);
+      }
+    }
     if (op === '|' && isConst(b) && b.c === 0) return a;
     if (op === '|' && isConst(a) && a.c === 0) return b;
     return opaque(op, a, b);
@@ -712,22 +748,9 @@ class Executor {
   private store(p: { env?: string; mem?: string }, v: Val, st: State, lnode: SyntaxNode): void {
     if (p.env !== undefined) { st.env.set(p.env, v); return; }
     st.mem.set(p.mem!, v);
-    if (!p.mem!.startsWith('local:')) this.escape(v, st, `stored in ${lnode.text.replace(/\s+/g, '')}`);
+    void lnode;
     // `*out = call()`: the caller gets the result to check (vfio_iommu_domain_alloc).
     if (p.mem!.startsWith('*param:')) this.markChecked(v, st, 'out-param');
-  }
-
-  /** Resources whose handle flows into `v` are now reachable by the caller. */
-  private escape(v: Val, st: State, how: string, byCall?: string): void {
-    const k = key(v);
-    const vs = asSym(v);
-    for (const r of st.resources) {
-      if (r.escaped || r.state !== 'live') continue;
-      // The handle itself, or a value a branch proved equal to one computed from `v`
-      // (`if (dma != virt_to_phys(pages)) goto out_unmap; return pages;`).
-      const hit = r.handles.some((h) => k.includes(h) || (vs !== undefined && st.alias.has(h) && key(st.alias.get(h)!).includes(vs)));
-      if (hit) { r.escaped = how; r.escapedByCall = byCall; }
-    }
   }
 
   private assign(node: SyntaxNode, st: State, failAt: number | null): Val {
@@ -803,18 +826,32 @@ class Executor {
     // The result names its arguments, so a handle wrapped by an unknown call (cpu_to_leXX(dma))
     // and then stored is still recognised as handed off.
     const handleArgs = args.map(key).filter((k) => st.resources.some((r) => r.state === 'live' && r.handles.some((h) => k.includes(h))));
-    // ... and says whether it is reached from the caller's objects (scsi_sglist(sc) of a parameter).
-    const fromCaller = args.some((a) => /(^|[^a-z])(param:|g:)/.test(key(a))) ? 'param:' : '';
+    // ... and says whether it may be an object others reach (scsi_sglist(sc) of a parameter, a
+    // descriptor from a driver's pool, to_foo(dev)): the result of a call we cannot see is, unless
+    // the call is a fresh allocation (kzalloc(size, GFP_KERNEL)), whatever it is given.
+    const fromCaller = FRESH_ALLOCATOR.test(name) ? '' : 'param:';
     const ret = sym(`${fromCaller}${name || 'call'}(${handleArgs.join(',')})@${node.startIndex}#${occ}`);
-    // A resource given to a function we cannot see may be kept by it (DESIGN: only where declared;
-    // IOMMU Lens is stricter on failing paths, where the unwind rule still applies).
-    // A handle given together with a pointer into memory (greth_write_bd(&rx_bd[i].addr, dma),
-    // writel(dma, &desc->addr)) is written where the driver reads it back to unmap it; written to a
-    // register (writel(dma, regs + OFF)) it is not.
+    // A resource given to a function we cannot see may be kept by it (DESIGN §2). Conversions,
+    // copies and register writes only look at it; a handle given together with a pointer into
+    // memory (greth_write_bd(&rx_bd[i].addr, dma), writel(dma, &desc->addr)) is written where the
+    // driver reads it back to unmap it.
     const intoMemory = argNodes.some((a) => { const x = stripParens(a); return x.type === 'pointer_expression' && x.child(0)?.type === '&'; });
     const keeps = !NOT_KEEPING.test(name) ? !summary || summary.keeps || intoMemory : WRITE_ACCESSOR.test(name) && intoMemory;
-    if (handleArgs.length && keeps) {
-      for (const k of handleArgs) this.escape(sym(k), st, `passed to ${name || 'a function pointer'}()`, key(ret));
+    const by = name || 'a function pointer';
+    const rk = key(ret);
+    if (keeps) {
+      for (const k of handleArgs) st.kept = st.kept.add({ key: k, by, ret: rk });
+      // A fresh object that holds a handle (buf->dma = ...; list_add(&buf->node, &priv->list)): the
+      // callee may keep the object, and with it what the object holds.
+      if (st.mem.size) {
+        const roots = new Set<string>();
+        for (const p of st.mem.keys()) roots.add(rootOf(p));
+        for (const a of args) {
+          if (isConst(a)) continue;
+          const r0 = rootOf(key(a));
+          if (roots.has(r0) && !/^(param:|g:|local:)/.test(r0)) st.kept = st.kept.add({ key: r0, by, ret: rk });
+        }
+      }
     }
     // An unknown callee may write through pointers to locals it is given.
     argNodes.forEach((a, i) => {
@@ -826,13 +863,13 @@ class Executor {
           if (p.env !== undefined) {
             // vmap(&page, 1, ...): what the local holds is handed over, then the callee may overwrite it.
             const held = st.env.get(p.env);
-            if (held && !NOT_KEEPING.test(name)) this.escape(held, st, `passed by address to ${name || 'a function pointer'}()`);
+            if (held && !isConst(held) && !NOT_KEEPING.test(name)) st.kept = st.kept.add({ key: key(held), by, ret: rk });
             st.env.set(p.env, sym(`out:${name}@${node.startIndex}#${occ}:${i}`));
           }
-          else this.escapeLocal(p.mem!, st);
+          else if (summary?.keeps) this.keepLocal(p.mem!, st, by, rk);
         }
-      } else if (s.type === 'identifier' && st.env.has(s.text) && asSym(st.env.get(s.text)!) === 'local:' + s.text) {
-        this.escapeLocal('local:' + s.text, st);
+      } else if (summary?.keeps && s.type === 'identifier' && st.env.has(s.text) && asSym(st.env.get(s.text)!) === 'local:' + s.text) {
+        this.keepLocal('local:' + s.text, st, by, rk);
       }
     });
     if (summary) {
@@ -844,7 +881,7 @@ class Executor {
           const direct = r.handles.some((h) => argKeys.some((k) => k.includes(h)));
           // Reachable through an argument: stored under it, or handed to the caller's objects
           // (which a helper given the caller's pointer can reach too).
-          const reachable = (r.escaped !== undefined && argKeys.some((k) => /(^|[^a-z])(param:|g:)/.test(k)))
+          const reachable = (argKeys.some((k) => CALLER_ROOTED.test(k)) && isHandedOff(st, r))
             || [...st.mem.entries()].some(([p, v]) => argKeys.some((k) => p.startsWith(k)) && r.handles.some((h) => key(v).includes(h)));
           // A helper's summary says it may release: it may do so on some of its paths only.
           if (direct) { r.state = 'maybe-released'; r.releasedBy = this.site(node, name); }
@@ -868,8 +905,12 @@ class Executor {
     return ret;
   }
 
-  private escapeLocal(prefix: string, st: State): void {
-    for (const [p, v] of st.mem) if (p.startsWith(prefix)) this.escape(v, st, `passed in ${prefix.slice(6)}`);
+  /**
+   * A struct on the stack passed to a callee dies with the frame (DESIGN §2), unless the callee is
+   * a helper of this file that copies what it is given where its caller can reach it.
+   */
+  private keepLocal(prefix: string, st: State, by: string, ret: string): void {
+    for (const [p, v] of st.mem) if (p.startsWith(prefix) && !isConst(v)) st.kept = st.kept.add({ key: key(v), by, ret });
   }
 
   /** Known macros and pure helpers. */
@@ -896,6 +937,16 @@ class Executor {
         let o = 0;
         while (4096 * 2 ** o < n) o++;
         return konst(o);
+      }
+      case 'IS_ALIGNED': case 'offset_in_page': {
+        // include/linux/align.h, mm.h: decided for constants and for addresses known aligned.
+        const x = a[0] ?? konst(0);
+        const m = name === 'offset_in_page' ? 4096 : c(1);
+        if (m === undefined || m <= 0 || (m & (m - 1)) !== 0) return opaque(name, ...a);
+        const low = isConst(x) ? konst(Number(BigInt(Math.trunc(x.c)) & BigInt(m - 1)))
+          : x.t.length === 1 && x.t[0][1] === 1 && (st.facts.get(x.t[0][0] + '+0')?.align ?? 0) >= m ? konst(((x.c % m) + m) % m) : undefined;
+        if (!low) return opaque(name, ...a);
+        return name === 'offset_in_page' ? low : konst(low.c === 0 ? 1 : 0);
       }
       case 'BIT': case 'BIT_ULL': return c(0) !== undefined ? konst(2 ** c(0)!) : opaque('BIT', a[0]);
       case 'GENMASK': case 'GENMASK_ULL':
@@ -1039,6 +1090,7 @@ class Executor {
       this.step(st, node, name, raw, '-> ok (device-managed)');
       return ret;
     }
+    if (spec.acquires) this.impliedFacts(spec.acquires, arg, ret, st);
 
     let result = 'ok';
     const emuEvents: { kind: string; text: string }[] = [];
@@ -1067,14 +1119,14 @@ class Executor {
         dir: arg(a.dir), dev: a.dev !== undefined ? key(arg(a.dev) ?? konst(0)) : undefined,
         domain: a.domain !== undefined ? key(arg(a.domain) ?? konst(0)) : undefined,
         iova: a.iova !== undefined ? arg(a.iova) : undefined,
-        ret: key(ret), state: 'live', occurrence: occ,
+        ret: key(ret), state: 'live', occurrence: occ, seq: st.events.length,
         ownedByContainer: a.ownedByContainer, leaksOnlyOnFailure: a.leaksOnlyOnFailure,
       };
       // Identity taken from an argument the caller can reach (its sg list, its domain): the caller can undo it.
       if (a.handle !== 'ret') {
         const ik = hkey(identity);
-        if (/(^|[^a-z])(param:|g:)/.test(key(identity))) res.escaped = 'belongs to an object of the caller';
-        else for (const [p, v] of st.mem) if (!p.startsWith('local:') && key(v).includes(ik)) { res.escaped = `its ${KIND_NAME[a.kind === 'attachment' ? 'domain' : a.kind]} is stored in ${pretty(p)}`; break; }
+        if (CALLER_ROOTED.test(key(identity).replace(UPPER_NAMES, ''))) res.callerObject = 'belongs to an object of the caller';
+        else for (const [p, v] of st.mem) if (!p.startsWith('local:') && key(v).includes(ik)) { res.callerObject = `its ${KIND_NAME[a.kind === 'attachment' ? 'domain' : a.kind]} is stored in ${pretty(p)}`; break; }
       }
       st.resources.push(res);
       st.events = st.events.add({ k: 'acquire', site, res: res.id });
@@ -1085,6 +1137,30 @@ class Executor {
 
     this.step(st, node, name, raw, result, emuEvents);
     return ret;
+  }
+
+  /**
+   * What a successful acquisition implies of its values (docs/ownership.md, "Values"): the size
+   * mapped is at least 1; dma_map_sg() returned 1..nents; dma_alloc_coherent()'s CPU address and
+   * handle are aligned to PAGE_SIZE << get_order(size) (Documentation/core-api/dma-api-howto.rst);
+   * alloc_iova()'s range lies below its limit_pfn.
+   */
+  private impliedFacts(a: import('../model/api').Acquire, arg: (i: number | undefined) => Val | undefined, ret: Val, st: State): void {
+    const size = a.size !== undefined ? arg(a.size) : undefined;
+    if (size && !isConst(size)) st.addFact(size, a.sizeIsOrder ? { neg: false } : { zero: false, neg: false });
+    if (a.kind === 'dma-sg') {
+      const n = size && isConst(size) && size.c > 0 ? size.c : undefined;
+      st.addFact(ret, { zero: false, neg: false, lo: 1, ...(n !== undefined ? { hi: n } : {}) });
+    } else if (a.kind === 'coherent') {
+      let align = 4096;
+      if (size && isConst(size)) while (align < size.c && align < 2 ** 30) align *= 2;
+      st.addFact(ret, { align });
+      st.addFact(sym(`${key(ret)}:handle`), { align });
+    } else if (a.kind === 'iova' && a.limit !== undefined) {
+      const limit = arg(a.limit);
+      const hi = limit && isConst(limit) ? limit.c : undefined;
+      for (const f of ['pfn_lo', 'pfn_hi']) st.addFact(sym(`${key(ret)}->${f}`), { neg: false, ...(hi !== undefined ? { hi } : {}) });
+    }
   }
 
   /** Store a value through an out-parameter expression (`&priv->dma` or a `dma_addr_t *` variable). */
@@ -1130,6 +1206,8 @@ class Executor {
     if (rel.range) {
       const size = arg(rel.size);
       const dom = key(arg(rel.domain) ?? konst(0));
+      // iommu_unmap() of 0 bytes unmaps nothing (the unwind of a loop's earlier iterations, on the first).
+      if (size && isConst(size) && size.c === 0) return;
       let hit = false;
       for (const r of candidates) {
         if (r.state !== 'live' || (r.domain !== undefined && r.domain !== dom)) continue;
@@ -1139,7 +1217,7 @@ class Executor {
           r.state = 'released';
           r.releasedBy = site;
           const only = candidates.filter((x) => x.state !== 'released' || x === r).filter((x) => x.domain === r.domain).length === 1;
-          if (size && r.size && only && provablyDifferent(size, r.size)) {
+          if (size && r.size && only && this.differ(size, r.size, st)) {
             st.events = st.events.add({ k: 'mismatch', site, res: r.id, detail: { what: 'size', acquired: show(r.size), released: show(size), ret: asSym(ret) } });
           }
         } else {
@@ -1166,7 +1244,9 @@ class Executor {
     if (!r) {
       // Handed to the release function of another family (dma_unmap_single() on a coherent
       // buffer, __free_iova() on an alloc_iova_fast() pfn): a wrong release, not an unknown one.
-      const other = st.resources.find((x) => x.state === 'live' && !rel.kinds.includes(x.kind)
+      // An IOMMU mapping is named by its IOVA, which its IOVA range shares by design: freeing the
+      // range is not a release of the mapping.
+      const other = st.resources.find((x) => x.state === 'live' && !rel.kinds.includes(x.kind) && x.kind !== 'iommu-mapping'
         && x.handles[0] !== undefined && keys.includes(x.handles[0]));
       if (other) {
         other.state = 'released';
@@ -1185,21 +1265,21 @@ class Executor {
       if (!known) {
         // Releasing something we cannot name (an array slot indexed by an unknown, a field we never saw
         // written): it may be any live resource of this kind. Stay quiet about them.
-        for (const x of candidates) if (x.state === 'live' && x.escaped === undefined) { x.state = 'maybe-released'; x.releasedBy = site; }
-        for (const x of candidates) if (x.state === 'live' && x.escaped !== undefined) { x.state = 'maybe-released'; x.releasedBy = site; }
+        for (const x of candidates) if (x.state === 'live') { x.state = 'maybe-released'; x.releasedBy = site; }
         st.events = st.events.add({ k: 'unknown-release', site });
       }
       return;
     }
     r.state = 'released';
     r.releasedBy = site;
-    r.releasedAfterEscape = !!r.escaped;
+    r.releasedAfterEscape = isHandedOff(st, r);
+    r.relSeq = st.events.length;
     st.events = st.events.add({ k: 'release', site, res: r.id });
     const size = rel.fixedOrder !== undefined ? konst(rel.fixedOrder) : arg(rel.size);
     if (size && r.size) {
       if (r.kind === 'dma-sg' && key(size) === r.ret) {
         st.events = st.events.add({ k: 'mismatch', site, res: r.id, detail: { what: 'nents-returned', acquired: show(r.size), released: 'the count dma_map_sg() returned' } });
-      } else if (provablyDifferent(size, r.size)) {
+      } else if (this.differ(size, r.size, st)) {
         st.events = st.events.add({ k: 'mismatch', site, res: r.id, detail: { what: rel.sizeIsOrder ? 'order' : r.kind === 'dma-sg' ? 'nents' : 'size', acquired: show(r.size), released: show(size) } });
       }
     }

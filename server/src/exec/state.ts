@@ -8,12 +8,18 @@ import type { ResourceKind } from '../model/api';
 import type { PathStep } from '../engine/types';
 import type { EmuBridge } from '../model/emulate';
 import { Val, key } from './value';
+import type { Kept } from './ownership';
 
 export interface Fact {
   zero?: boolean;
   neg?: boolean;
   /** An error marker: ERR_PTR value, or DMA_MAPPING_ERROR. */
   err?: boolean;
+  /** Bounds the API implies (dma_map_sg returns 1..nents on success). */
+  lo?: number;
+  hi?: number;
+  /** Known alignment in bytes (dma_alloc_coherent's addresses: PAGE_SIZE << get_order(size)). */
+  align?: number;
 }
 
 export interface SiteRef {
@@ -47,10 +53,20 @@ export interface Resource {
   releasedBy?: SiteRef;
   /** It had been handed off when this function released it: the function owns its unwind. */
   releasedAfterEscape?: boolean;
-  /** How the caller can reach it, when it can: "stored in priv->dma", "returned". */
+  /** Order on the path: events logged before its acquisition, and before its release. */
+  seq: number;
+  relSeq?: number;
+  /**
+   * Set at the path's exit by the ownership model (exec/ownership.ts): how the caller can reach
+   * it there ("stored in priv->dma", "returned"), or undefined when the function still owns it.
+   */
   escaped?: string;
-  /** Handed to a function we cannot see, whose result this is: if that call failed, it did not keep it. */
-  escapedByCall?: string;
+  /** Which kind of holder hands it off at the exit. */
+  via?: import('./ownership').Via;
+  /** Held only by a callee whose result says it failed: the callee's name (for messages). */
+  lostTo?: string;
+  /** Its identity is an object of the caller (its sg list, its domain): the caller can undo it. */
+  callerObject?: string;
   ownedByContainer?: boolean;
   leaksOnlyOnFailure?: boolean;
   /** Iteration of the enclosing loop it was acquired in (for messages). */
@@ -129,6 +145,8 @@ export class State {
   alias = new Map<string, Val>();
   /** Types of locals, as written (for `sizeof` and aggregate detection). */
   aggregates = new Set<string>();
+  /** Values given to callees that may keep them (exec/ownership.ts). */
+  kept: Log<Kept> = Log.of();
   emu!: EmuBridge;
 
   fork(): State {
@@ -153,6 +171,7 @@ export class State {
     s.dmaDomains = new Set(this.dmaDomains);
     s.alias = new Map(this.alias);
     s.aggregates = this.aggregates;
+    s.kept = this.kept;
     s.emu = this.emu.fork();
     return s;
   }
@@ -179,7 +198,8 @@ export class State {
     for (const [k, f] of this.facts) {
       if (API_VALUE.test(k)) parts.push(k + '?' + (f.zero ? 'z' : f.zero === false ? 'n' : '') + (f.neg ? '-' : f.neg === false ? '+' : '') + (f.err ? 'e' : ''));
     }
-    for (const r of this.resources) parts.push(r.id + r.state + (r.escaped ? 'x' : ''));
+    for (const r of this.resources) parts.push(r.id + r.state);
+    for (const k of this.kept) parts.push('k:' + k.key);
     parts.push([...this.checked].join(','));
     parts.push([...this.fallible.keys()].join(','));
     return parts.join(';');

@@ -364,12 +364,19 @@ class Builder {
     // The cursor: list_for_each_entry(pos, ...) and most for_each_* name it first, for_each_sg(sgl, sg, ...)
     // second. Only a plain variable is given fresh values (never `areq->src`).
     const name = call.childForFieldName('function')?.text ?? '';
-    const cursorArg = call.childForFieldName('arguments')?.namedChildren[/^for_each_sg/.test(name) ? 1 : 0];
-    const firstArg = cursorArg?.type === 'identifier' ? cursorArg : undefined;
-    this.blocks[head].loop = { assigned: [...assignedIn(body), ...(firstArg ? [firstArg.text] : [])], node: call, exit };
+    const args = call.childForFieldName('arguments')?.namedChildren ?? [];
+    const sg = /^for_each_sg/.test(name);
+    // The cursor is the first plain variable among the first two arguments
+    // (list_for_each_entry(pos, ...), v4l2_m2m_for_each_dst_buf(ctx->m2m_ctx, buf)).
+    const cursorArg = sg ? args[1] : args.slice(0, 2).find((a) => a.type === 'identifier');
+    // The scatterlist walkers also count: for_each_sg(sgl, sg, nents, i), for_each_sgtable_sg(sgt, sg, i);
+    // `&desc->hw[i]` is another slot each time round.
+    const counterArg = sg ? args[/^for_each_sgtable/.test(name) ? 2 : 3] : undefined;
+    const vars = [cursorArg, counterArg].filter((a): a is SyntaxNode => a?.type === 'identifier');
+    this.blocks[head].loop = { assigned: [...assignedIn(body), ...vars.map((v) => v.text)], node: call, exit };
     this.breakTargets.push(exit);
     this.continueTargets.push(head);
-    if (firstArg) this.blocks[bodyB].instrs.push({ k: 'havoc', target: firstArg });
+    for (const v of vars) this.blocks[bodyB].instrs.push({ k: 'havoc', target: v });
     const end = this.stmt(body, bodyB);
     this.breakTargets.pop();
     this.continueTargets.pop();

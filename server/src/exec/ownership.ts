@@ -1,0 +1,159 @@
+/**
+ * The ownership model (docs/ownership.md): where every copy of a handle lives, and from that,
+ * at each exit of a path, what the function still owns.
+ *
+ * Copies of a handle live in locals (`st.env`, which die with the frame), in memory named by
+ * access paths (`st.mem`: `param:priv->dma`, `*param:dma_handle`, `kzalloc()@12#0->addr`,
+ * `local:cmd.addr`), in the value the function returns, and with callees that keep what they
+ * are given (`st.kept`). A resource is *handed off* at an exit when some copy of a value that
+ * can release it sits where the caller can reach it:
+ *
+ * - memory rooted in a parameter (`param:...`, through `->`, `.`, `[i]`, `*`) or in a global
+ *   that is not an upper-case constant;
+ * - an out-parameter (`*param:NAME` exactly): only on an exit that does not report failure,
+ *   since a caller does not read `*dma` after `-ENOMEM`, `NULL` or `ERR_PTR()`;
+ * - memory of an object that is itself reachable (a fresh `kzalloc()` object stored in a
+ *   parameter's field, returned, or kept by a callee), found by a fixpoint over `st.mem`;
+ * - the returned value;
+ * - a callee that keeps it, unless the exit reports failure and that call's own result says
+ *   it failed (it kept nothing then).
+ *
+ * Otherwise the function owns it: a live resource the function owns at an exit is a leak.
+ * Whether a caller-reachable field still counts as handed off on a *failing* exit is the leak
+ * checker's call (checkers/leak.ts): it does unless the function shows it owns the unwind.
+ */
+import type { State, Resource, Fact } from './state';
+import { Val, key, pretty } from './value';
+
+/** How an exit reports to its caller: a failure (`-errno`, `NULL`, `ERR_PTR()`), success, or unknown. */
+export type ExitKind = 'failure' | 'success' | 'unknown';
+
+/** A value given to a callee that may keep it (it is not a conversion, a register write or a copy). */
+export interface Kept {
+  key: string;
+  /** The callee's name. */
+  by: string;
+  /** Key of the call's result: if it says the call failed, the callee kept nothing. */
+  ret?: string;
+}
+
+export type Via = 'returned' | 'out-param' | 'field' | 'global' | 'object' | 'callee' | 'caller-object';
+
+export interface HandOff {
+  /** For messages and hover: "stored in priv->dma", "returned", "passed to foo()". */
+  how: string;
+  via: Via;
+  /** The keeping call's result, when a callee holds it. */
+  byCall?: string;
+}
+
+interface Holder { key: string; single?: string; off: HandOff }
+
+const OUT_PARAM = /^\*param:[A-Za-z_]\w*(\+0)?$/;
+const UPPER_GLOBAL = /^\*?g:[A-Z][A-Z0-9_]*$/;
+
+/**
+ * The object an access path or value key is rooted in: `param:priv->ring[3].dma` -> `param:priv`,
+ * `&kzalloc()@12#0->node` -> `kzalloc()@12#0`. Accessors inside parentheses are the operands of
+ * an opaque value and do not cut it.
+ */
+export function rootOf(k: string): string {
+  let s = k;
+  while (s.startsWith('&') || s.startsWith('*')) s = s.slice(1);
+  let depth = 0;
+  let end = s.length;
+  for (let i = 0; i < s.length; i++) {
+    const ch = s[i];
+    if (ch === '(') depth++;
+    else if (ch === ')') depth--;
+    else if (depth === 0 && (ch === '.' || ch === '[' || (ch === '-' && s[i + 1] === '>'))) { end = i; break; }
+  }
+  // A path's base is a value key (`kzalloc()@12#0+0->dma`); a value's term is the bare symbol.
+  return s.endsWith('+0', end) ? s.slice(0, end - 2) : s.slice(0, end);
+}
+
+/** Allocators whose result is a fresh object, not one of the caller's, whatever they are given. */
+export const FRESH_ALLOCATOR = /^(kv?[mzc]alloc(_array|_node|_objs)?|kmalloc_array|kcalloc|kmemdup|kstrdup|kmem_cache_z?alloc|vz?alloc|alloc_skb|__?netdev_alloc_skb(_ip_align)?|napi_alloc_skb|dev_alloc_skb|build_skb)$/;
+
+/** A fresh object's root: the result of an allocator call (executor: `kzalloc()@123#0`). */
+function fresh(root: string): boolean {
+  const m = /^([A-Za-z_]\w*)\(.*\)@\d+#\d+$/.exec(root);
+  return !!m && FRESH_ALLOCATOR.test(m[1]);
+}
+
+/**
+ * Whether an access path is the caller's by its root, and how. Memory is shared unless it is
+ * the frame's (`local:`), a fresh allocation's, or an out-parameter on a failing exit: a pointer
+ * from a call we cannot see, a loop cursor or a widened pointer may point into the caller's objects.
+ */
+function rootReach(path: string, exit: ExitKind): Via | null {
+  if (path.startsWith('local:')) return null;
+  if (OUT_PARAM.test(path)) return exit === 'failure' ? null : 'out-param';
+  const root = rootOf(path);
+  if (fresh(root) || UPPER_GLOBAL.test(root)) return null;
+  return root.startsWith('g:') ? 'global' : 'field';
+}
+
+/** Did the call whose result is `ret` fail, by the facts of this path? */
+export function callFailed(facts: Map<string, Fact>, ret: string | undefined): boolean {
+  if (!ret) return false;
+  const f = facts.get(ret);
+  return f?.neg === true || f?.err === true || f?.zero === false;
+}
+
+/**
+ * Every caller-reachable copy of a value at an exit, in the order messages prefer (returned,
+ * stored, kept by a callee). `failedKeepers` collects callees that would have held a value but
+ * failed on this path.
+ */
+export function holders(st: State, exit: ExitKind, ret: Val | null, failedKeepers?: Map<string, string>): Holder[] {
+  const out: Holder[] = [];
+  const objects = new Set<string>();
+  const addVal = (v: Val | string, off: HandOff) => {
+    const k = typeof v === 'string' ? v : key(v);
+    const single = typeof v === 'string' ? undefined : (v.c === 0 && v.t.length === 1 && v.t[0][1] === 1 ? v.t[0][0] : undefined);
+    out.push({ key: k, single, off });
+    if (typeof v === 'string') objects.add(rootOf(v));
+    else for (const [n] of v.t) objects.add(rootOf(n));
+  };
+  // A failing return (-errno, NULL, ERR_PTR()) carries no resource, whatever it was computed from.
+  if (ret && exit !== 'failure') addVal(ret, { how: 'returned', via: 'returned' });
+  for (const k of st.kept) {
+    if (exit === 'failure' && callFailed(st.facts, k.ret)) { failedKeepers?.set(k.key, k.by); continue; }
+    addVal(k.key, { how: `passed to ${k.by}()`, via: 'callee', byCall: k.ret });
+  }
+  const reached = new Set<string>();
+  for (let round = 0; round < 4; round++) {
+    let grew = false;
+    for (const [p, v] of st.mem) {
+      if (reached.has(p)) continue;
+      let via = rootReach(p, exit);
+      if (!via && objects.has(rootOf(p))) via = 'object';
+      if (!via) continue;
+      reached.add(p);
+      grew = true;
+      addVal(v, { how: `stored in ${pretty(p)}`, via });
+    }
+    if (!grew) break;
+  }
+  return out;
+}
+
+/** The copy of one of `r`'s handles among `hs`, if any (also through a value a branch proved equal). */
+export function handOffOf(st: State, r: Resource, hs: Holder[]): HandOff | undefined {
+  if (r.callerObject) return { how: r.callerObject, via: 'caller-object' };
+  for (const h of hs) {
+    for (const x of r.handles) {
+      if (h.key.includes(x)) return h.off;
+      // `if (dma != virt_to_phys(pages)) goto out; return pages;`: pages stands for dma.
+      const a = h.single !== undefined ? st.alias.get(x) : undefined;
+      if (a && key(a).includes(h.single!)) return h.off;
+    }
+  }
+  return undefined;
+}
+
+/** Whether `r` is reachable by the caller right now (as on a success exit): for releases after a hand-off. */
+export function isHandedOff(st: State, r: Resource): boolean {
+  return handOffOf(st, r, holders(st, 'success', null)) !== undefined;
+}
