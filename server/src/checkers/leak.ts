@@ -15,6 +15,7 @@ import type { Finding } from '../engine/types';
 import { key } from '../exec/value';
 import { CheckContext, finding, lineRange, pathPhrase, siteRange } from './common';
 import type { PathRecord } from '../exec/executor';
+import { describe } from '../exec/ownership';
 import type { Resource } from '../exec/state';
 
 const VERB: Record<string, string> = {
@@ -83,7 +84,7 @@ export function checkLeak(ctx: CheckContext): Finding[] {
       const own = Object.entries(ctx.config.wrappers)
         .filter(([, w]) => kernel.includes(typeof w === 'string' ? w : w.api)).map(([n]) => n);
       const rel = [...own, ...kernel].slice(0, 2).map((n) => n + '()').join(' or ');
-      const how = r.escaped?.startsWith('belongs') || r.escaped?.startsWith('its ') ? r.escaped : `it was ${r.escaped}`;
+      const how = r.escaped?.startsWith('belongs') || r.escaped?.startsWith('its ') ? r.escaped : `it was ${describe(r.escaped ?? '')}`;
       const also = r.lostTo ? ` (it was passed to ${r.lostTo}(), which failed)`
         : r.escaped ? ` (${how}, but this failing return abandons it${unwinder ? `, while it releases the ${KIND_NAME[unwinder.kind]} from line ${unwinder.site.line + 1}` : ''})` : '';
       const related: Finding['related'] = [

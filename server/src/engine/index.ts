@@ -12,7 +12,7 @@ import { Config, configKey } from '../config';
 import { buildCfg, buildCfgFromStatements } from '../ir/cfg';
 import { toPlain } from '../ir/plain-node';
 import { explore, Exploration, Summary, PathRecord } from '../exec/executor';
-import { API, KIND_NAME, lookupApi } from '../model/api';
+import { API, KIND_NAME } from '../model/api';
 import { Val } from '../exec/value';
 import type { FileResult, Finding, FunctionResult, PathTrace, Range, ResourceInfo, Severity } from './types';
 import { CheckContext, Checker, siteRange } from '../checkers/common';
@@ -23,6 +23,8 @@ import { checkMissingErrorPath } from '../checkers/missing-error-path';
 import { checkDoubleRelease, checkWrongReleaseFunction, checkDirectionMismatch } from '../checkers/release-misuse';
 import { checkMapRefused } from '../checkers/map-refused';
 import { fixesFor, callAt, holderOf } from './fixes';
+import { summarise, digest } from './summaries';
+import { describe } from '../exec/ownership';
 
 export * from './types';
 
@@ -137,9 +139,25 @@ class FileContext {
   constructor(private tree: Tree, private text: string, private fns: FunctionInfo[], private config: Config) {
     this.rawDefines = findDefines(tree, text);
     this.defines = new Map(this.rawDefines);
-    this.summaries = summarise(fns, config, text);
-    const summaryKey = JSON.stringify([...this.summaries].map(([n, s]) => [n, [...s.releases], s.fails, s.keeps]));
+    this.summaries = summarise(fns, config, text, (f, summaries) => this.readHelper(f, summaries));
+    const summaryKey = JSON.stringify([...this.summaries].map(([n, s]) => [n, digest(s)]));
     this.fileKey = createHash('sha1').update(configKey(config)).update(summaryKey).digest('base64');
+  }
+
+  /** Explore a helper's body for its summary (engine/summaries.ts); a small budget of its own. */
+  private readHelper(f: FunctionInfo, summaries: Map<string, Summary>): Exploration | undefined {
+    try {
+      const fn = toPlain(f.node, this.text);
+      const body = fn.childForFieldName('body');
+      return explore({
+        config: this.config, cfg: buildCfg(body ?? fn), fn, params: f.params.map((p) => p.name),
+        returnsPointer: f.returnsPointer, returnsZero: /\breturn\s+0\s*;/.test(f.node.text),
+        defines: this.defines, evalDefine: (s) => defineExpr(s), summaries,
+        snapshots: false, asHelper: true, deadline: Date.now() + Math.min(100, this.config.budget.timeMsPerFunction), maxPaths: 48,
+      });
+    } catch {
+      return undefined; // a bug of ours: the textual summary stands
+    }
   }
 
   analyze(f: FunctionInfo, cache?: ResultCache, run?: { onlyFailAt: number | null; snapshots: boolean; selection?: Range }): FunctionResult {
@@ -246,7 +264,7 @@ function resourcesOf(ex: Exploration): ResourceInfo[] {
       }
       const fate = r.state === 'released' ? `released by ${r.releasedBy?.api}() at line ${(r.releasedBy?.line ?? 0) + 1}`
         : r.state === 'maybe-released' ? `possibly released by ${r.releasedBy?.api}() at line ${(r.releasedBy?.line ?? 0) + 1}`
-          : r.escaped ? `handed off (${r.escaped})` : `still held when the function leaves at line ${p.exit.line + 1}`;
+          : r.escaped ? `handed off (${describe(r.escaped)})` : `still held when the function leaves at line ${p.exit.line + 1}`;
       if (info.fates.length < 12 && !info.fates.some((x) => x.path === p.label && x.fate === fate)) info.fates.push({ path: p.label, fate });
     }
   }
@@ -281,22 +299,6 @@ function relocate(r: FunctionResult, f: FunctionInfo): FunctionResult {
 }
 
 /**
- * Whether a function stores one of its parameters where its caller can reach it: a store through
- * a pointer (`->`, `.`, `[]`, `*`) of a value computed from the parameter, also through locals
- * (`addr = dma_addr & ~ALIGN; desc->buf = cpu_to_le32(addr);`).
- */
-function keepsParam(body: string, params: string[]): boolean {
-  if (params.length === 0) return false;
-  const names = new Set(params);
-  const locals = [...body.matchAll(/(?:^|[;{}]\s*|\b(?:u\d+|int|long|dma_addr_t|__le\d+|u64|u32)\s+)([A-Za-z_]\w*)\s*=\s*([^;=][^;]*);/g)];
-  for (let i = 0; i < 3; i++) {
-    for (const m of locals) if ([...names].some((n) => new RegExp(`\\b${n}\\b`).test(m[2]))) names.add(m[1]);
-  }
-  const alt = [...names].join('|');
-  return new RegExp(`(->|\\.|\\]|\\*)\\s*\\w*\\s*[|&+^]?=[^=;]*\\b(${alt})\\b`).test(body);
-}
-
-/**
  * The statements a selection covers: those of the innermost block that holds the whole selection,
  * from the one where it starts to the one where it ends.
  */
@@ -311,54 +313,6 @@ function selectedStatements(body: SyntaxNode, sel: Range): SyntaxNode[] {
     block = inner;
   }
   return block.namedChildren.filter((c) => c.endPosition.row >= a && c.startPosition.row <= b && c.type !== 'comment');
-}
-
-/** What each function of the file releases (transitively) and how it fails: summaries for callers. */
-const directCache = new Map<string, { releases: string[]; calls: string[]; fails: Summary['fails']; keeps: boolean }>();
-
-function summarise(fns: FunctionInfo[], config: Config, text: string): Map<string, Summary> {
-  const direct = new Map<string, { releases: Set<string>; calls: string[]; fails: Summary['fails']; keeps: boolean }>();
-  const wkey = JSON.stringify(config.wrappers);
-  for (const f of fns) {
-    const src = text.slice(f.startIndex, f.endIndex);
-    // Per function text: a keystroke re-reads only the function it touched.
-    const ck = `${wkey}|${f.returnsPointer}|${f.params.map((p) => p.name).join(',')}|${src}`;
-    let d = directCache.get(ck);
-    if (!d) {
-      const releases = new Set<string>();
-      const calls: string[] = [];
-      // A textual scan of the callees: cheaper than walking the tree through the binding, and a
-      // name in a comment only makes a summary say a helper may release something.
-      for (const m of src.matchAll(/\b([A-Za-z_]\w*)\s*\(/g)) {
-        const name = m[1];
-        const api = lookupApi(name, config.wrappers);
-        if (api?.spec.releases) for (const k of api.spec.releases.kinds) releases.add(k);
-        else if (!api) calls.push(name);
-      }
-      const body = src.slice(Math.max(0, src.indexOf('{')));
-      const fails: Summary['fails'] = f.returnsPointer
-        ? (/\breturn\s+(NULL|0)\s*;|\breturn\s+ERR_PTR\s*\(/.test(body) ? 'null' : null)
-        : (/\breturn\s+-\s*[A-Z0-9]/.test(body) ? 'neg-errno' : null);
-      const keeps = keepsParam(body, f.params.map((p) => p.name).filter(Boolean));
-      d = { releases: [...releases], calls, fails, keeps };
-      if (directCache.size > 4000) directCache.clear();
-      directCache.set(ck, d);
-    }
-    direct.set(f.name, { releases: new Set(d.releases), calls: d.calls, fails: d.fails, keeps: d.keeps });
-  }
-  for (let i = 0; i < 3; i++) {
-    for (const d of direct.values()) {
-      for (const c of d.calls) {
-        const callee = direct.get(c);
-        if (!callee) continue;
-        for (const k of callee.releases) d.releases.add(k);
-        if (callee.keeps) d.keeps = true; // desc_set_buf_addr_and_size() -> desc_set_buf_addr()
-      }
-    }
-  }
-  const out = new Map<string, Summary>();
-  for (const [n, d] of direct) out.set(n, { releases: d.releases, fails: d.fails, keeps: d.keeps });
-  return out;
 }
 
 const defineCache = new Map<string, SyntaxNode | null>();

@@ -14,19 +14,31 @@ import { declaratorName, stripParens } from '../ir/cfg';
 import { lookupApi, ApiSpec, HELPERS, KIND_NAME } from '../model/api';
 import { EmuBridge } from '../model/emulate';
 import { State, Resource, SiteRef, Fact } from './state';
-import { holders, handOffOf, isHandedOff, rootOf, ExitKind, FRESH_ALLOCATOR } from './ownership';
+import { holders, handOffOf, isHandedOff, rootOf, ExitKind, FRESH_ALLOCATOR, isFresh } from './ownership';
 import { signFromBounds } from './bounds';
 import {
   Val, konst, sym, key, add, sub, mulConst, opaque, isConst, asSym, provablyDifferent, provablyEqual, hex, show, pretty,
 } from './value';
 import { BUILTIN_CONSTANTS } from '../model/constants';
 
-/** What a static helper of the same file does, as far as the caller is concerned. */
+/**
+ * What a helper of the same file does, as far as its callers are concerned, read from its body
+ * (engine/summaries.ts): what it releases, how it fails, which of its parameters it keeps.
+ */
 export interface Summary {
+  /** Kinds it releases through handles its caller cannot name (an array slot, a list walk). */
   releases: Set<string>;
+  /** Releases of handles named in its parameters' terms (`param:priv+0->rx_dma`, `param:dma+0`). */
+  released: { kinds: string[]; handle: string }[];
   fails: 'neg-errno' | 'null' | null;
-  /** It stores one of its parameters where its caller can reach it. */
+  /** It stores one of its parameters (or what one points to) where its caller can reach it. */
   keeps: boolean;
+  /** Which parameters, when the body was read (undefined: any of them). */
+  keepsParams?: number[];
+  /** Parameters it writes through another pointer parameter: kept when the caller passes `&mem`. */
+  keepsIfMemory?: number[];
+  /** Its parameters' names, to read `released` handles in a caller's terms. */
+  params: string[];
 }
 
 export interface ExecOptions {
@@ -42,6 +54,8 @@ export interface ExecOptions {
   summaries: Map<string, Summary>;
   /** Record emulator snapshots after each step (run-snippet). */
   snapshots: boolean;
+  /** Read as a helper for its summary: note what it does with its parameters too. */
+  asHelper?: boolean;
   /** Only this failure plan (run-snippet), or every plan (analysis). */
   onlyFailAt?: number | null;
   deadline: number;
@@ -89,6 +103,8 @@ const WRITE_ACCESSOR = /^(write[bwlq]|write[bwlq]_relaxed|iowrite\d*|__raw_write
  */
 const NOT_KEEPING = /^(write[bwlq]|write[bwlq]_relaxed|iowrite\d*|__raw_write|lo_hi_write|hi_lo_write|dev_|pr_|printk|netdev_(err|warn|info|dbg|notice)|netif_(err|warn|info|dbg)|trace_|WARN|BUG|dma_sync_|memset|memcpy|memmove|copy_from_user|copy_to_user|sg_copy_to_buffer|sg_copy_from_buffer|put_unaligned|lower_32_bits|upper_32_bits|cpu_to_|le\d+_to_cpu|be\d+_to_cpu|kv?free|print_hex_dump|dump_stack|seq_printf|snprintf|sprintf|scnprintf)|^[A-Z][A-Z0-9_]*$/;
 
+/** Copies: what the source holds lands in the destination. */
+const COPY = /^(memcpy|memmove|__builtin_memcpy|memcpy_toio)$/;
 /** A value computed from the caller's objects: a parameter or a global. */
 const CALLER_ROOTED = /(^|[^a-z])(param:|g:)/;
 /** Upper-case names (GFP_KERNEL, an enumerator) are constants, not the caller's objects. */
@@ -215,7 +231,8 @@ class Executor {
     for (const r of st.resources) {
       if (r.state !== 'live') continue;
       const h = handOffOf(st, r, hs);
-      r.escaped = h?.how;
+      // The message is made only when shown (ownership.ts describe): exits are many, findings few.
+      r.escaped = h && (h.path !== undefined ? 'stored in ' + h.path : h.how);
       r.via = h?.via;
       if (!h) for (const [k, by] of lost) if (r.handles.some((x) => k.includes(x))) { r.lostTo = by; break; }
     }
@@ -825,7 +842,9 @@ class Executor {
     const occ = this.occurrence(node, st);
     // The result names its arguments, so a handle wrapped by an unknown call (cpu_to_leXX(dma))
     // and then stored is still recognised as handed off.
-    const handleArgs = args.map(key).filter((k) => st.resources.some((r) => r.state === 'live' && r.handles.some((h) => k.includes(h))));
+    // (A helper read for its summary names its parameters the same way: `cpu_to_be32(val)`.)
+    const handleArgs = args.map(key).filter((k) => st.resources.some((r) => r.state === 'live' && r.handles.some((h) => k.includes(h)))
+      || (this.o.asHelper && k.includes('param:') && k.length < 200));
     // ... and says whether it may be an object others reach (scsi_sglist(sc) of a parameter, a
     // descriptor from a driver's pool, to_foo(dev)): the result of a call we cannot see is, unless
     // the call is a fresh allocation (kzalloc(size, GFP_KERNEL)), whatever it is given.
@@ -836,23 +855,32 @@ class Executor {
     // memory (greth_write_bd(&rx_bd[i].addr, dma), writel(dma, &desc->addr)) is written where the
     // driver reads it back to unmap it.
     const intoMemory = argNodes.some((a) => { const x = stripParens(a); return x.type === 'pointer_expression' && x.child(0)?.type === '&'; });
-    const keeps = !NOT_KEEPING.test(name) ? !summary || summary.keeps || intoMemory : WRITE_ACCESSOR.test(name) && intoMemory;
+    // A helper whose body was read keeps exactly the parameters it stores (engine/summaries.ts).
+    const keepsArg = (i: number): boolean => {
+      if (summary?.keepsParams) return summary.keepsParams.includes(i) || (intoMemory && !!summary.keepsIfMemory?.includes(i));
+      return !NOT_KEEPING.test(name) ? !summary || summary.keeps || intoMemory : WRITE_ACCESSOR.test(name) && (intoMemory || throughParam);
+    };
     const by = name || 'a function pointer';
     const rk = key(ret);
-    if (keeps) {
-      for (const k of handleArgs) st.kept = st.kept.add({ key: k, by, ret: rk });
+    // memcpy(dst, src, n) into memory others reach copies what src holds there.
+    const copy = COPY.test(name) && args.length >= 2 && this.sharedTarget(args[0]);
+    // writel(val, bd) with `bd` this function's parameter: a descriptor or a register, as its
+    // caller passes (a helper's summary says which).
+    const throughParam = WRITE_ACCESSOR.test(name) && !intoMemory
+      && argNodes.some((a) => { const x = stripParens(a); return x.type === 'identifier' && this.o.params.includes(x.text); });
+    let roots: Set<string> | undefined;
+    args.forEach((a, i) => {
+      if (isConst(a) || !(keepsArg(i) || (copy && i === 1))) return;
+      const k = key(a);
+      if (handleArgs.includes(k)) st.kept = st.kept.add({ key: k, by, ret: rk, throughParam: throughParam || undefined });
       // A fresh object that holds a handle (buf->dma = ...; list_add(&buf->node, &priv->list)): the
       // callee may keep the object, and with it what the object holds.
-      if (st.mem.size) {
-        const roots = new Set<string>();
-        for (const p of st.mem.keys()) roots.add(rootOf(p));
-        for (const a of args) {
-          if (isConst(a)) continue;
-          const r0 = rootOf(key(a));
-          if (roots.has(r0) && !/^(param:|g:|local:)/.test(r0)) st.kept = st.kept.add({ key: r0, by, ret: rk });
-        }
-      }
-    }
+      if (!st.mem.size || /^&?(param:|g:|local:)/.test(k)) return;
+      const r0 = rootOf(k);
+      if (/^(param:|g:|local:)/.test(r0)) return;
+      if (!roots) { roots = new Set(); for (const p of st.mem.keys()) roots.add(rootOf(p)); }
+      if (roots.has(r0)) st.kept = st.kept.add({ key: r0, by, ret: rk });
+    });
     // An unknown callee may write through pointers to locals it is given.
     argNodes.forEach((a, i) => {
       const s = stripParens(a);
@@ -866,27 +894,43 @@ class Executor {
             if (held && !isConst(held) && !NOT_KEEPING.test(name)) st.kept = st.kept.add({ key: key(held), by, ret: rk });
             st.env.set(p.env, sym(`out:${name}@${node.startIndex}#${occ}:${i}`));
           }
-          else if (summary?.keeps) this.keepLocal(p.mem!, st, by, rk);
+          else if (keepsArg(i) || (copy && i === 1)) this.keepLocal(p.mem!, st, by, rk);
         }
-      } else if (summary?.keeps && s.type === 'identifier' && st.env.has(s.text) && asSym(st.env.get(s.text)!) === 'local:' + s.text) {
+      } else if ((keepsArg(i) || (copy && i === 1)) && s.type === 'identifier' && st.env.has(s.text) && asSym(st.env.get(s.text)!) === 'local:' + s.text) {
         this.keepLocal('local:' + s.text, st, by, rk);
       }
     });
     if (summary) {
-      // A static helper of this file: it releases what it is known to release, reachable from its arguments.
-      if (summary.releases.size) {
+      const at = this.site(node, name);
+      // What its body releases by a handle in its parameters' terms: the caller's copy of it.
+      const unresolved = new Set(summary.releases);
+      for (const rel of summary.released) {
+        const h = this.translate(rel.handle, args, st, summary.params);
+        if (h === undefined) { for (const k of rel.kinds) unresolved.add(k); continue; }
+        const hk = key(h);
+        let hit = false;
+        for (const r of st.resources) {
+          if (r.state !== 'live' || !rel.kinds.includes(r.kind) || !r.handles.some((x) => hk.includes(x))) continue;
+          // Maybe: the helper may release it on some of its paths only.
+          r.state = 'maybe-released';
+          r.releasedBy = at;
+          hit = true;
+        }
+        // Not ours: our own caller's, in its terms (when this function is a helper being read).
+        if (!hit) st.events = st.events.add({ k: 'unknown-release', site: at, detail: { handle: hk, kinds: rel.kinds } });
+      }
+      // Released through a handle the caller cannot name: any resource of that kind reachable
+      // through an argument (stored under it, or handed to the caller's objects) may be it.
+      if (unresolved.size) {
         const argKeys = args.map(key);
         for (const r of st.resources) {
-          if (r.state !== 'live' || !summary.releases.has(r.kind)) continue;
+          if (r.state !== 'live' || !unresolved.has(r.kind)) continue;
           const direct = r.handles.some((h) => argKeys.some((k) => k.includes(h)));
-          // Reachable through an argument: stored under it, or handed to the caller's objects
-          // (which a helper given the caller's pointer can reach too).
           const reachable = (argKeys.some((k) => CALLER_ROOTED.test(k)) && isHandedOff(st, r))
             || [...st.mem.entries()].some(([p, v]) => argKeys.some((k) => p.startsWith(k)) && r.handles.some((h) => key(v).includes(h)));
-          // A helper's summary says it may release: it may do so on some of its paths only.
-          if (direct) { r.state = 'maybe-released'; r.releasedBy = this.site(node, name); }
-          else if (reachable || argKeys.length === 0) { r.state = 'maybe-released'; r.releasedBy = this.site(node, name); }
+          if (direct || reachable || argKeys.length === 0) { r.state = 'maybe-released'; r.releasedBy = at; }
         }
+        st.events = st.events.add({ k: 'unknown-release', site: at, detail: { kinds: [...unresolved] } });
       }
       if (summary.fails) {
         const s = this.site(node, name);
@@ -903,6 +947,37 @@ class Executor {
       return ret;
     }
     return ret;
+  }
+
+  /** Whether a destination pointer names memory others reach (not the frame's, not a fresh object's). */
+  private sharedTarget(v: Val): boolean {
+    if (isConst(v)) return false;
+    const r0 = rootOf(key(v));
+    return !r0.startsWith('local:') && !isFresh(r0);
+  }
+
+  /**
+   * A helper's release handle, in its parameters' terms, as the caller's value: `param:dma+0` is
+   * the argument; `param:priv+0->rx.dma` what the caller's memory holds at its argument's path;
+   * undefined when it cannot be named here (a symbolic array index, an expression).
+   */
+  private translate(handle: string, args: Val[], st: State, params: string[]): Val | undefined {
+    const names = (n: string) => params.indexOf(n);
+    const exact = /^param:([A-Za-z_]\w*)\+0$/.exec(handle);
+    if (exact) {
+      const i = names(exact[1]);
+      return i >= 0 && args[i] ? args[i] : undefined;
+    }
+    const m = /^param:([A-Za-z_]\w*)\+0(->|\.)(.*)$/.exec(handle);
+    if (!m) return handle.includes('param:') ? undefined : (st.mem.get(handle) ?? sym(handle));
+    const i = names(m[1]);
+    const s = i >= 0 && args[i] ? asSym(args[i]) : undefined;
+    if (!s || m[3].includes('param:') || /\[(?!-?\d+\])/.test(m[3])) return undefined;
+    const tail = m[2] + m[3];
+    const paths = s.startsWith('&') ? [`${s.slice(1)}.${m[3]}`, s.slice(1) + tail] : [`${s}+0${tail}`];
+    for (const p of paths) { const v = st.mem.get(p); if (v) return v; }
+    // Nothing stored there on this path: the value is what was there on entry, as a load reads it.
+    return sym(paths[paths.length - 1]);
   }
 
   /**
@@ -1226,7 +1301,7 @@ class Executor {
           if (!outside) { r.state = 'maybe-released'; r.releasedBy = site; hit = true; }
         }
       }
-      if (!hit) st.events = st.events.add({ k: 'unknown-release', site });
+      if (!hit) st.events = st.events.add({ k: 'unknown-release', site, detail: { handle: hk, kinds: rel.kinds } });
       return;
     }
     let r = candidates.find((x) => x.state === 'live' && x.handles.some((k) => keys.includes(k)));
@@ -1266,7 +1341,7 @@ class Executor {
         // Releasing something we cannot name (an array slot indexed by an unknown, a field we never saw
         // written): it may be any live resource of this kind. Stay quiet about them.
         for (const x of candidates) if (x.state === 'live') { x.state = 'maybe-released'; x.releasedBy = site; }
-        st.events = st.events.add({ k: 'unknown-release', site });
+        st.events = st.events.add({ k: 'unknown-release', site, detail: { handle: hk, kinds: rel.kinds } });
       }
       return;
     }

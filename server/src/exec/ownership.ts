@@ -35,19 +35,24 @@ export interface Kept {
   by: string;
   /** Key of the call's result: if it says the call failed, the callee kept nothing. */
   ret?: string;
+  /** Written through a pointer parameter (`writel(val, bd)`): memory or a register, as the caller passes. */
+  throughParam?: boolean;
 }
 
 export type Via = 'returned' | 'out-param' | 'field' | 'global' | 'object' | 'callee' | 'caller-object';
 
 export interface HandOff {
-  /** For messages and hover: "stored in priv->dma", "returned", "passed to foo()". */
+  /** For messages and hover: "returned", "passed to foo()"; for memory, see `path`. */
   how: string;
+  /** The access path it is stored at (its message, "stored in priv->dma", is made by describe()). */
+  path?: string;
   via: Via;
   /** The keeping call's result, when a callee holds it. */
   byCall?: string;
+  throughParam?: boolean;
 }
 
-interface Holder { key: string; single?: string; off: HandOff }
+export interface Holder { key: string; single?: string; off: HandOff; /** The access path it is stored at. */ path?: string }
 
 const OUT_PARAM = /^\*param:[A-Za-z_]\w*(\+0)?$/;
 const UPPER_GLOBAL = /^\*?g:[A-Z][A-Z0-9_]*$/;
@@ -76,7 +81,7 @@ export function rootOf(k: string): string {
 export const FRESH_ALLOCATOR = /^(kv?[mzc]alloc(_array|_node|_objs)?|kmalloc_array|kcalloc|kmemdup|kstrdup|kmem_cache_z?alloc|vz?alloc|alloc_skb|__?netdev_alloc_skb(_ip_align)?|napi_alloc_skb|dev_alloc_skb|build_skb)$/;
 
 /** A fresh object's root: the result of an allocator call (executor: `kzalloc()@123#0`). */
-function fresh(root: string): boolean {
+export function isFresh(root: string): boolean {
   const m = /^([A-Za-z_]\w*)\(.*\)@\d+#\d+$/.exec(root);
   return !!m && FRESH_ALLOCATOR.test(m[1]);
 }
@@ -90,7 +95,7 @@ function rootReach(path: string, exit: ExitKind): Via | null {
   if (path.startsWith('local:')) return null;
   if (OUT_PARAM.test(path)) return exit === 'failure' ? null : 'out-param';
   const root = rootOf(path);
-  if (fresh(root) || UPPER_GLOBAL.test(root)) return null;
+  if (isFresh(root) || UPPER_GLOBAL.test(root)) return null;
   return root.startsWith('g:') ? 'global' : 'field';
 }
 
@@ -109,10 +114,10 @@ export function callFailed(facts: Map<string, Fact>, ret: string | undefined): b
 export function holders(st: State, exit: ExitKind, ret: Val | null, failedKeepers?: Map<string, string>): Holder[] {
   const out: Holder[] = [];
   const objects = new Set<string>();
-  const addVal = (v: Val | string, off: HandOff) => {
+  const addVal = (v: Val | string, off: HandOff, path?: string) => {
     const k = typeof v === 'string' ? v : key(v);
     const single = typeof v === 'string' ? undefined : (v.c === 0 && v.t.length === 1 && v.t[0][1] === 1 ? v.t[0][0] : undefined);
-    out.push({ key: k, single, off });
+    out.push({ key: k, single, off, path });
     if (typeof v === 'string') objects.add(rootOf(v));
     else for (const [n] of v.t) objects.add(rootOf(n));
   };
@@ -120,7 +125,7 @@ export function holders(st: State, exit: ExitKind, ret: Val | null, failedKeeper
   if (ret && exit !== 'failure') addVal(ret, { how: 'returned', via: 'returned' });
   for (const k of st.kept) {
     if (exit === 'failure' && callFailed(st.facts, k.ret)) { failedKeepers?.set(k.key, k.by); continue; }
-    addVal(k.key, { how: `passed to ${k.by}()`, via: 'callee', byCall: k.ret });
+    addVal(k.key, { how: `passed to ${k.by}()`, via: 'callee', byCall: k.ret, throughParam: k.throughParam });
   }
   const reached = new Set<string>();
   for (let round = 0; round < 4; round++) {
@@ -132,11 +137,16 @@ export function holders(st: State, exit: ExitKind, ret: Val | null, failedKeeper
       if (!via) continue;
       reached.add(p);
       grew = true;
-      addVal(v, { how: `stored in ${pretty(p)}`, via });
+      addVal(v, { how: '', via, path: p }, p);
     }
     if (!grew) break;
   }
   return out;
+}
+
+/** "stored in priv->dma", "returned", "passed to foo()": a resource's `escaped` as the source writes it. */
+export function describe(escaped: string): string {
+  return escaped.startsWith('stored in ') ? `stored in ${pretty(escaped.slice(10))}` : escaped;
 }
 
 /** The copy of one of `r`'s handles among `hs`, if any (also through a value a branch proved equal). */

@@ -199,7 +199,7 @@ export class State {
       if (API_VALUE.test(k)) parts.push(k + '?' + (f.zero ? 'z' : f.zero === false ? 'n' : '') + (f.neg ? '-' : f.neg === false ? '+' : '') + (f.err ? 'e' : ''));
     }
     for (const r of this.resources) parts.push(r.id + r.state);
-    for (const k of this.kept) parts.push('k:' + k.key);
+    parts.push('k' + this.kept.length);
     parts.push([...this.checked].join(','));
     parts.push([...this.fallible.keys()].join(','));
     return parts.join(';');

@@ -1,0 +1,175 @@
+/**
+ * Summaries of a file's own functions, for their callers (docs/ownership.md, "Helpers"): what a
+ * helper releases, how it fails and which parameters it keeps, read from its body by running
+ * the same exploration on it, callees first, with a guard against recursion. A name never
+ * stands in for a body: `foo_free_rings()` releases what its statements release.
+ *
+ * A helper's parameters are symbols (`param:priv`), so what it releases is named in their
+ * terms (`param:priv+0->rx_dma`), and the caller reads that in its own (executor `translate`).
+ * Functions nobody in the file calls, or too long to read, keep the textual summary: the API
+ * release calls their text names, `return -E...` for failure, a store of a parameter.
+ */
+import { createHash } from 'node:crypto';
+import type { Config } from '../config';
+import type { FunctionInfo } from '../parse/functions';
+import type { Exploration, Summary } from '../exec/executor';
+import { lookupApi } from '../model/api';
+import { holders, rootOf } from '../exec/ownership';
+
+/** Runs the exploration on a helper with the summaries of its callees known so far. */
+export type BodyReader = (f: FunctionInfo, summaries: Map<string, Summary>) => Exploration | undefined;
+
+interface Direct { releases: string[]; calls: string[]; fails: Summary['fails']; keeps: boolean }
+
+/** Per function text: a keystroke re-reads only the function it touched. */
+const directCache = new Map<string, Direct>();
+/** Body summaries by function text, settings and callee summaries. */
+const bodyCache = new Map<string, Summary>();
+
+/** Statements whose effect a caller sees: a store through a pointer, a copy, a write accessor. */
+const SEEN_BY_CALLER = /(->|\.\w+|\]|\*\w+)\s*[|&+^]?=[^=]|\bmem(cpy|move)\s*\(|\b(write[bwlq]|iowrite\d*|__raw_write[bwlq]|put_unaligned\w*)\s*\(/;
+
+/** Longest helper read from its body (characters); longer ones keep the textual summary. */
+const MAX_BODY = 24000;
+
+function direct(f: FunctionInfo, src: string, config: Config, wkey: string): Direct {
+  const ck = `${wkey}|${f.returnsPointer}|${f.params.map((p) => p.name).join(',')}|${src}`;
+  let d = directCache.get(ck);
+  if (d) return d;
+  const releases = new Set<string>();
+  const calls: string[] = [];
+  for (const m of src.matchAll(/\b([A-Za-z_]\w*)\s*\(/g)) {
+    const api = lookupApi(m[1], config.wrappers);
+    if (api?.spec.releases) for (const k of api.spec.releases.kinds) releases.add(k);
+    else if (!api) calls.push(m[1]);
+  }
+  const body = src.slice(Math.max(0, src.indexOf('{')));
+  const fails: Summary['fails'] = f.returnsPointer
+    ? (/\breturn\s+(NULL|0)\s*;|\breturn\s+ERR_PTR\s*\(/.test(body) ? 'null' : null)
+    : (/\breturn\s+-\s*[A-Z0-9]/.test(body) ? 'neg-errno' : null);
+  d = { releases: [...releases], calls, fails, keeps: keepsParam(body, f.params.map((p) => p.name).filter(Boolean)) };
+  if (directCache.size > 4000) directCache.clear();
+  directCache.set(ck, d);
+  return d;
+}
+
+export function summarise(fns: FunctionInfo[], config: Config, text: string, read: BodyReader): Map<string, Summary> {
+  const wkey = JSON.stringify(config.wrappers);
+  const byName = new Map<string, { f: FunctionInfo; src: string; d: Direct }>();
+  for (const f of fns) {
+    const src = text.slice(f.startIndex, f.endIndex);
+    byName.set(f.name, { f, src, d: direct(f, src, config, wkey) });
+  }
+  // The textual summaries, closed over calls: what callers of unread helpers see.
+  const textual = new Map<string, Summary>();
+  for (const [n, { f, d }] of byName) {
+    textual.set(n, { releases: new Set(d.releases), released: [], fails: d.fails, keeps: d.keeps, params: f.params.map((p) => p.name) });
+  }
+  for (let i = 0; i < 3; i++) {
+    for (const [n, { d }] of byName) {
+      const s = textual.get(n)!;
+      for (const c of d.calls) {
+        const callee = textual.get(c);
+        if (!callee || c === n) continue;
+        for (const k of callee.releases) s.releases.add(k);
+        if (callee.keeps) s.keeps = true; // desc_set_buf_addr_and_size() -> desc_set_buf_addr()
+      }
+    }
+  }
+  // Helpers some function of the file calls are read from their bodies, callees first.
+  // Only helpers an API-using function reaches matter to the analysis.
+  const called = new Set<string>();
+  const work = [...byName.values()].filter((e) => e.f.apiCalls.length > 0).map((e) => e.f.name);
+  while (work.length) {
+    for (const c of byName.get(work.pop()!)!.d.calls) if (byName.has(c) && !called.has(c)) { called.add(c); work.push(c); }
+  }
+  const out = new Map<string, Summary>(textual);
+  const state = new Map<string, 'reading' | 'done'>();
+  const visit = (name: string): void => {
+    if (state.has(name)) return; // done, or on the stack: a recursive call keeps the textual summary
+    const e = byName.get(name)!;
+    state.set(name, 'reading');
+    for (const c of e.d.calls) if (called.has(c) && c !== name) visit(c);
+    // A body with nothing a caller could see (no release, no store through a pointer, no copy or
+    // descriptor write, no call of another helper read here) says what its text says.
+    const worth = e.d.releases.length > 0 || SEEN_BY_CALLER.test(e.src) || e.d.calls.some((c) => called.has(c) && c !== name);
+    if (worth && e.src.length <= MAX_BODY) {
+      const calleeKey = JSON.stringify([...new Set(e.d.calls)].filter((c) => byName.has(c)).map((c) => [c, digest(out.get(c)!)]));
+      const ck = createHash('sha1').update(wkey).update(e.src).update(calleeKey).update(String(e.f.returnsPointer)).digest('base64');
+      let s = bodyCache.get(ck);
+      if (!s) {
+        const ex = read(e.f, out);
+        s = ex ? fromBody(e.f, ex, textual.get(name)!) : textual.get(name)!;
+        if (bodyCache.size > 4000) bodyCache.clear();
+        bodyCache.set(ck, s);
+      }
+      out.set(name, s);
+    }
+    state.set(name, 'done');
+  };
+  for (const n of called) visit(n);
+  return out;
+}
+
+/** A summary as a stable string: part of every caller's cache key. */
+export function digest(s: Summary): string {
+  return JSON.stringify([[...s.releases].sort(), s.released, s.fails, s.keeps, s.keepsParams ?? null, s.keepsIfMemory ?? null]);
+}
+
+/** What the paths of a helper's exploration say to its callers. */
+function fromBody(f: FunctionInfo, ex: Exploration, textual: Summary): Summary {
+  const params = f.params.map((p) => p.name);
+  const releases = new Set<string>();
+  const released = new Map<string, { kinds: string[]; handle: string }>();
+  const keeps = new Set<number>();
+  const ifMemory = new Set<number>();
+  let failing = false;
+  let paths = 0;
+  const tokens = params.map((n) => (n && /^[A-Za-z_]\w*$/.test(n) ? new RegExp(`param:${n}(?![\\w])`) : null));
+  for (const p of ex.paths) {
+    if (p.exit.text.startsWith('path cut')) continue;
+    paths++;
+    if (p.exit.failure === true) failing = true;
+    for (const e of p.state.events) {
+      if (e.k !== 'unknown-release') continue;
+      const d = e.detail as { handle?: string; kinds: string[] } | undefined;
+      if (!d) continue;
+      if (d.handle === undefined) { for (const k of d.kinds) releases.add(k); continue; }
+      // Only what the caller can name: its arguments, their memory, globals (not the helper's own locals).
+      if (/(^|[^a-z])(param:|g:)/.test(d.handle)) released.set(d.kinds.join(',') + '|' + d.handle, { kinds: d.kinds, handle: d.handle });
+    }
+    if (p.exit.failure === true) continue;
+    // Kept: a parameter's value (or what it points to) stored where the caller reaches it, other
+    // than back into that same parameter's object, or given to a callee that keeps it.
+    for (const h of holders(p.state, 'success', null)) {
+      const home = h.path ? rootOf(h.path) : undefined;
+      tokens.forEach((t, i) => {
+        if (t && !keeps.has(i) && t.test(h.key) && home !== `param:${params[i]}`) (h.off.throughParam ? ifMemory : keeps).add(i);
+      });
+    }
+  }
+  if (paths === 0) return textual;
+  return {
+    releases, released: [...released.values()],
+    // Over budget: what was explored may have missed the failing return.
+    fails: failing ? (f.returnsPointer ? 'null' : 'neg-errno') : ex.overBudget ? textual.fails : null,
+    keeps: keeps.size > 0, keepsParams: [...keeps].sort((a, b) => a - b),
+    keepsIfMemory: [...ifMemory].filter((i) => !keeps.has(i)).sort((a, b) => a - b), params,
+  };
+}
+
+/**
+ * Whether a function stores one of its parameters where its caller can reach it: a store through
+ * a pointer (`->`, `.`, `[]`, `*`) of a value computed from the parameter, also through locals
+ * (`addr = dma_addr & ~ALIGN; desc->buf = cpu_to_le32(addr);`). The textual fallback.
+ */
+function keepsParam(body: string, params: string[]): boolean {
+  if (params.length === 0) return false;
+  const names = new Set(params);
+  const locals = [...body.matchAll(/(?:^|[;{}]\s*|\b(?:u\d+|int|long|dma_addr_t|__le\d+|u64|u32)\s+)([A-Za-z_]\w*)\s*=\s*([^;=][^;]*);/g)];
+  for (let i = 0; i < 3; i++) {
+    for (const m of locals) if ([...names].some((n) => new RegExp(`\\b${n}\\b`).test(m[2]))) names.add(m[1]);
+  }
+  const alt = [...names].join('|');
+  return new RegExp(`(->|\\.|\\]|\\*)\\s*\\w*\\s*[|&+^]?=[^=;]*\\b(${alt})\\b`).test(body);
+}
