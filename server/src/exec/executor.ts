@@ -105,6 +105,9 @@ const NOT_KEEPING = /^(write[bwlq]|write[bwlq]_relaxed|iowrite\d*|__raw_write|lo
 
 /** Copies: what the source holds lands in the destination. */
 const COPY = /^(memcpy|memmove|__builtin_memcpy|memcpy_toio)$/;
+/** A type name in a cast tree-sitter took for an operand: `(dma_addr_t)`, `(u64)`, `(uintptr_t)`. */
+const TYPE_NAME = /^([us](8|16|32|64)|__[lb]e(16|32|64)|__u(8|16|32|64)|[a-z_][a-z0-9_]*_t|uintptr_t|ulong|uint)$/;
+
 /** A value computed from the caller's objects: a parameter or a global. */
 const CALLER_ROOTED = /(^|[^a-z])(param:|g:)/;
 /** Upper-case names (GFP_KERNEL, an enumerator) are constants, not the caller's objects. */
@@ -622,6 +625,14 @@ class Executor {
     const l = node.childForFieldName('left');
     const r = node.childForFieldName('right');
     if (!l || !r) return konst(0);
+    // `(dma_addr_t)*p` and `(u64)&x` read as a product and a bitwise and when the type is a typedef
+    // tree-sitter cannot know: a cast of a dereference / an address.
+    if ((op === '*' || op === '&') && l.type === 'parenthesized_expression' && l.namedChildren.length === 1
+      && l.namedChildren[0].type === 'identifier' && TYPE_NAME.test(l.namedChildren[0].text)) {
+      if (op === '*') return this.load({ mem: `*${this.baseKey(this.ev(r, st, failAt), st)}` }, st);
+      const p = this.lpath(r, st, failAt);
+      return sym('&' + (p.env ?? p.mem));
+    }
     if (op === '&&' || op === '||') {
       const a = this.ev(l, st, failAt);
       const sa = this.signOf(a, st);
@@ -671,6 +682,15 @@ class Executor {
       const al = st.facts.get(a.t[0][0] + '+0')?.align;
       if (al && (op === '&' ? b.c < al : al % b.c === 0 && (b.c & (b.c - 1)) === 0)) {
         return konst(op === '&' ? Number(BigInt(Math.trunc(a.c)) & BigInt(b.c)) : ((a.c % b.c) + b.c) % b.c);
+      }
+    }
+    // A flag set and then tested: (mode | K) & K is K (`new_mode |= RXM_MCAST; ... if (!(new_mode & RXM_MCAST))`).
+    if (op === '&' && !isConst(b)) {
+      const sa = asSym(a);
+      const kb = key(b);
+      if (sa?.startsWith('|(') && (sa.endsWith(`,${kb})`) || sa.startsWith(`|(${kb},`))) {
+        if (b.t.length === 1 && UPPER_CONST.test(b.t[0][0])) st.addFact(b, { zero: false }); // a flag is a set bit
+        return b;
       }
     }
     if (op === '|' && isConst(b) && b.c === 0) return a;
@@ -764,10 +784,26 @@ class Executor {
 
   private store(p: { env?: string; mem?: string }, v: Val, st: State, lnode: SyntaxNode): void {
     if (p.env !== undefined) { st.env.set(p.env, v); return; }
+    const old = st.mem.get(p.mem!);
+    if (old && !isConst(old) && key(old) !== key(v)) this.keepOverwritten(p.mem!, old, v, st);
     st.mem.set(p.mem!, v);
     void lnode;
     // `*out = call()`: the caller gets the result to check (vfio_iommu_domain_alloc).
     if (p.mem!.startsWith('*param:')) this.markChecked(v, st, 'out-param');
+  }
+
+  /**
+   * A live handle overwritten in memory: more often two slots the analysis cannot tell apart
+   * (`unmap_q->unmap[prod]` with `prod` advanced by a macro) than a lost handle, so its copy stays
+   * where it was, beside the new value (`path[~n]`: same root, same reach; exec/ownership.ts).
+   */
+  private keepOverwritten(path: string, old: Val, v: Val, st: State): void {
+    const ok = key(old);
+    const nk = key(v);
+    if (!st.resources.some((r) => r.state === 'live' && r.handles.some((h) => ok.includes(h) && !nk.includes(h)))) return;
+    let n = 1;
+    while (st.mem.has(`${path}[~${n}]`)) n++;
+    if (n <= 8) st.mem.set(`${path}[~${n}]`, old);
   }
 
   private assign(node: SyntaxNode, st: State, failAt: number | null): Val {
@@ -995,6 +1031,8 @@ class Executor {
     const pageShift = 12;
     switch (name) {
       case 'likely': case 'unlikely': case 'cpu_to_le32': case 'cpu_to_le64': case 'le32_to_cpu': case 'le64_to_cpu':
+      case 'cpu_to_le16': case 'le16_to_cpu': case 'cpu_to_be16': case 'cpu_to_be32': case 'cpu_to_be64':
+      case 'be16_to_cpu': case 'be32_to_cpu': case 'be64_to_cpu':
         return a[0] ?? konst(0);
       case 'WARN_ON': case 'WARN_ON_ONCE':
         if (a[0]) this.markChecked(a[0], st);

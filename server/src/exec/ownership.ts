@@ -54,7 +54,7 @@ export interface HandOff {
 
 export interface Holder { key: string; single?: string; off: HandOff; /** The access path it is stored at. */ path?: string }
 
-const OUT_PARAM = /^\*param:[A-Za-z_]\w*(\+0)?$/;
+const OUT_PARAM = /^\*param:[A-Za-z_]\w*(\+0)?(\[~\d+\])?$/;
 const UPPER_GLOBAL = /^\*?g:[A-Z][A-Z0-9_]*$/;
 
 /**

@@ -218,7 +218,8 @@ export const HELPERS = new Set([
   'virt_to_phys', 'page_to_phys', 'page_address', 'lower_32_bits', 'upper_32_bits', 'min', 'max', 'min_t', 'max_t',
   'round_up', 'round_down', 'DIV_ROUND_UP', 'PAGE_SHIFT', 'sizeof', 'likely', 'unlikely', 'WARN_ON', 'WARN_ON_ONCE',
   'cpu_to_le32', 'cpu_to_le64', 'le32_to_cpu', 'le64_to_cpu', 'sg_dma_address', 'sg_dma_len', '__ffs', 'fls', 'ilog2',
-  'IS_ALIGNED', 'offset_in_page',
+  'IS_ALIGNED', 'offset_in_page', 'cpu_to_le16', 'le16_to_cpu', 'cpu_to_be16', 'cpu_to_be32', 'cpu_to_be64',
+  'be16_to_cpu', 'be32_to_cpu', 'be64_to_cpu',
 ]);
 
 /** Human name of each resource kind, for messages. */
