@@ -2,11 +2,14 @@
 // Runs IOMMU Lens over the kernel corpus that scripts/kernel-source.sh extracts.
 //
 //   node scripts/corpus.mjs [--dir DIR] [--limit N]                 # the CLI over every file
-//        [--jobs 2] [--chunk 100] [--timeout 300] [--json OUT]
+//        [--jobs 2] [--chunk 100] [--timeout 300] [--json OUT] [--findings OUT.jsonl]
 //   node scripts/corpus.mjs --parse-stats [--dir DIR] [--limit N] [--lost OUT.jsonl]
 //
 // --parse-stats needs `npx tsc -b server` (it loads out/server/src/parse/*.js); the default mode
 // needs `npm run build` (bin/iommu-lens.js loads dist/cli.js). Nothing here is committed output.
+// --findings writes one JSON line per finding (budget notes left out): {file (relative to DIR),
+// function, rule, line, col (1-based), message, related: [{line, message}]}, sorted by file, line,
+// rule (then col, message), so that two runs diff cleanly: `diff <(...a.jsonl) <(...b.jsonl)`.
 import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -177,6 +180,8 @@ async function runCli() {
   const chunkSize = Math.max(1, Number(opt('--chunk', '100')));
   const timeoutS = Number(opt('--timeout', '300'));
   const jsonOut = opt('--json', '');
+  const findingsOut = opt('--findings', '');
+  const findingRows = [];
   const timeBin = existsSync('/usr/bin/time') ? '/usr/bin/time' : null;
   const chunks = [];
   for (let i = 0; i < files.length; i += chunkSize) chunks.push(files.slice(i, i + chunkSize));
@@ -242,11 +247,23 @@ async function runCli() {
         if (fn.usesApi) sum.apiFunctions++;
         if (fn.overBudget) sum.overBudget++;
         for (const f of fn.findings) sum.findings[f.rule] = (sum.findings[f.rule] ?? 0) + 1;
+        if (findingsOut) for (const f of fn.findings) keepFinding(fr.uri, fn.name, f);
       }
       for (const f of fr.fileFindings) sum.findings[f.rule] = (sum.findings[f.rule] ?? 0) + 1;
+      if (findingsOut) for (const f of fr.fileFindings) keepFinding(fr.uri, f.function ?? '', f);
     }
     slowest.push({ files: names.length === 1 ? names[0] : `${names[0]} (+${names.length - 1})`, ms: r.ms });
   };
+
+  /** One --findings row; the CLI names files as it was given them (absolute, under `dir`). */
+  function keepFinding(uri, fnName, f) {
+    if (f.rule === 'budget') return;
+    findingRows.push({
+      file: relative(dir, resolve(root, uri)), function: f.function || fnName, rule: f.rule,
+      line: f.range.start.line + 1, col: f.range.start.character + 1, message: f.message,
+      related: (f.related ?? []).map((r) => ({ line: r.range.start.line + 1, message: r.message })),
+    });
+  }
 
   const worker = async () => {
     while (next < chunks.length) {
@@ -277,5 +294,12 @@ async function runCli() {
   console.log(`peak RSS                  ${(sum.peakRssKb / 1024).toFixed(0)} MiB ${timeBin ? '(one worker, /usr/bin/time -v)' : '(max of this process, resourceUsage)'}`);
   console.log(`slowest chunks            ${slowest.slice(0, 3).map((s) => `${s.files} ${(s.ms / 1000).toFixed(1)} s`).join('; ')}`);
   if (jsonOut) writeFileSync(jsonOut, JSON.stringify({ ...sum, wallSeconds: wall, slowest: slowest.slice(0, 20) }, null, 2) + '\n');
+  if (findingsOut) {
+    const cmp = (a, b) => (a < b ? -1 : a > b ? 1 : 0);
+    findingRows.sort((a, b) => cmp(a.file, b.file) || a.line - b.line || cmp(a.rule, b.rule)
+      || a.col - b.col || cmp(a.function, b.function) || cmp(a.message, b.message));
+    writeFileSync(findingsOut, findingRows.map((r) => JSON.stringify(r)).join('\n') + (findingRows.length ? '\n' : ''));
+    console.log(`findings written          ${findingRows.length} to ${findingsOut}`);
+  }
   process.exit(sum.crashes.length || sum.timeouts.length ? 1 : 0);
 }
