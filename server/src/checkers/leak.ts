@@ -15,7 +15,7 @@ import type { Finding } from '../engine/types';
 import { key } from '../exec/value';
 import { CheckContext, finding, lineRange, pathPhrase, siteRange } from './common';
 import type { PathRecord } from '../exec/executor';
-import { describe } from '../exec/ownership';
+import { describe, rootOf } from '../exec/ownership';
 import type { Resource } from '../exec/state';
 
 const VERB: Record<string, string> = {
@@ -23,6 +23,14 @@ const VERB: Record<string, string> = {
   'dma-sgtable': 'unmapped', 'coherent': 'freed', 'pool-block': 'freed', 'pages': 'freed', 'domain': 'freed',
   'attachment': 'detached', 'iommu-mapping': 'unmapped',
 };
+
+/**
+ * A release is the unwind of a failing path when it comes after the failure (one before it is a
+ * retry: free, then allocate again); on a path that failed on a test of its own, any release is.
+ */
+function unwinding(p: PathRecord, r: Resource): boolean {
+  return p.state.failSeq === undefined || (r.relSeq ?? 0) > p.state.failSeq;
+}
 
 export function checkLeak(ctx: CheckContext): Finding[] {
   const paths = ctx.exploration.paths;
@@ -36,14 +44,26 @@ export function checkLeak(ctx: CheckContext): Finding[] {
   const keptOnSuccess = new Set<number>();
   for (const p of paths) {
     if (p.exit.failure === true) {
-      for (const r of p.state.resources) if (r.state === 'released' && r.releasedAfterEscape) unwound.add(r.site.at);
+      for (const r of p.state.resources) if (r.state === 'released' && r.releasedAfterEscape && unwinding(p, r)) unwound.add(r.site.at);
     } else if (p.exit.failure === false) {
       for (const r of p.state.resources) if (r.state === 'live' && r.escaped) keptOnSuccess.add(r.site.at);
     }
   }
   const ladder = (p: PathRecord, r: Resource): Resource | undefined => p.state.resources.find((o) =>
     o !== r && o.site.at !== r.site.at && o.state === 'released' && o.releasedAfterEscape && (o.relSeq ?? 0) > r.seq
-    && keptOnSuccess.has(o.site.at));
+    && unwinding(p, o) && keptOnSuccess.has(o.site.at));
+  // (3) after the failure, the path hands the object that holds it to a helper of the file
+  //     (`err_free: bar_free_buf(p);`): that is its unwind, and the helper's body did not release it.
+  const unwindHelper = (p: PathRecord, r: Resource): string | undefined => {
+    const holder = r.escaped?.startsWith('stored in ') ? rootOf(r.escaped.slice(10)) : undefined;
+    if (!holder) return undefined;
+    const after = p.state.failSeq ?? r.seq;
+    let i = 0;
+    for (const e of p.state.events) {
+      if (i++ >= after && e.k === 'helper-call' && (e.detail?.roots as string[]).includes(holder)) return e.site.api;
+    }
+    return undefined;
+  };
   // Resources some path of each failure plan releases: a sibling path of the same plan that
   // does not is most likely infeasible (a condition we could not correlate), not a leak.
   const releasedInPlan = new Set<string>();
@@ -63,6 +83,7 @@ export function checkLeak(ctx: CheckContext): Finding[] {
       if (r.state !== 'live' || done.has(r.site.at)) continue;
       let leaked: boolean;
       let unwinder: Resource | undefined;
+      let helperName: string | undefined;
       // Another path of the same failure to the same exit handles it: this one is most likely a
       // combination of conditions the analysis could not correlate (a switch default, a flag).
       const k = `${p.failAt}|${p.exit.line}|${p.exit.value ? key(p.exit.value) : ''}|${r.id}`;
@@ -73,7 +94,7 @@ export function checkLeak(ctx: CheckContext): Finding[] {
         // Handed off where the caller can reach it: the caller's, unless this failing exit abandons
         // what the function has shown it unwinds itself. Returned and out-parameter copies count
         // only on exits that do not fail (exec/ownership.ts).
-        const owns = unwound.has(r.site.at) || !!(unwinder = ladder(p, r));
+        const owns = unwound.has(r.site.at) || !!(unwinder = ladder(p, r)) || !!(helperName = unwindHelper(p, r));
         leaked = p.exit.failure === true && r.via !== 'returned' && owns && !releasedInPlan.has(k);
       }
       else leaked = true;
@@ -86,7 +107,8 @@ export function checkLeak(ctx: CheckContext): Finding[] {
       const rel = [...own, ...kernel].slice(0, 2).map((n) => n + '()').join(' or ');
       const how = r.escaped?.startsWith('belongs') || r.escaped?.startsWith('its ') ? r.escaped : `it was ${describe(r.escaped ?? '')}`;
       const also = r.lostTo ? ` (it was passed to ${r.lostTo}(), which failed)`
-        : r.escaped ? ` (${how}, but this failing return abandons it${unwinder ? `, while it releases the ${KIND_NAME[unwinder.kind]} from line ${unwinder.site.line + 1}` : ''})` : '';
+        : r.escaped ? ` (${how}, but this failing return abandons it${unwinder ? `, while it releases the ${KIND_NAME[unwinder.kind]} from line ${unwinder.site.line + 1}`
+          : helperName ? `; its unwind calls ${helperName}(), which does not release it` : ''})` : '';
       const related: Finding['related'] = [
         { range: lineRange(p.exit.line, p.exit.col), message: `the path leaves here: ${p.exit.text}` },
       ];

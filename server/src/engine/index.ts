@@ -151,7 +151,7 @@ class FileContext {
       const body = fn.childForFieldName('body');
       return explore({
         config: this.config, cfg: buildCfg(body ?? fn), fn, params: f.params.map((p) => p.name),
-        returnsPointer: f.returnsPointer, returnsZero: /\breturn\s+0\s*;/.test(f.node.text),
+        returnsPointer: f.returnsPointer, returnsZero: /\breturn\s+(0|-EINPROGRESS)\s*;/.test(f.node.text),
         defines: this.defines, evalDefine: (s) => defineExpr(s), summaries,
         snapshots: false, asHelper: true, deadline: Date.now() + Math.min(100, this.config.budget.timeMsPerFunction), maxPaths: 48,
       });
@@ -184,7 +184,7 @@ class FileContext {
       const ex = explore({
         config: this.config, cfg, fn, params: f.params.map((p) => p.name),
         returnsPointer: f.returnsPointer,
-        returnsZero: /\breturn\s+0\s*;/.test(f.node.text), defines: this.defines,
+        returnsZero: /\breturn\s+(0|-EINPROGRESS)\s*;/.test(f.node.text), defines: this.defines,
         evalDefine: (s) => defineExpr(s), summaries: this.summaries,
         snapshots: run?.snapshots ?? false, onlyFailAt: run ? run.onlyFailAt : undefined,
         deadline: Date.now() + this.config.budget.timeMsPerFunction, maxPaths: this.config.budget.maxPaths,

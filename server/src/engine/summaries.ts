@@ -142,6 +142,7 @@ function fromBody(f: FunctionInfo, ex: Exploration, textual: Summary): Summary {
     // Kept: a parameter's value (or what it points to) stored where the caller reaches it, other
     // than back into that same parameter's object, or given to a callee that keeps it.
     for (const h of holders(p.state, 'success', null)) {
+      if (h.object) continue;
       const home = h.path ? rootOf(h.path) : undefined;
       tokens.forEach((t, i) => {
         if (t && !keeps.has(i) && t.test(h.key) && home !== `param:${params[i]}`) (h.off.throughParam ? ifMemory : keeps).add(i);

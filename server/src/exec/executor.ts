@@ -233,7 +233,7 @@ class Executor {
     const hs = holders(st, kind, exit.value, lost);
     for (const r of st.resources) {
       if (r.state !== 'live') continue;
-      const h = handOffOf(st, r, hs);
+      const h = handOffOf(st, r, hs, kind);
       // The message is made only when shown (ownership.ts describe): exits are many, findings few.
       r.escaped = h && (h.path !== undefined ? 'stored in ' + h.path : h.how);
       r.via = h?.via;
@@ -257,11 +257,8 @@ class Executor {
         st.visits.set(blk.id, v);
         if (blk.loop && v > this.o.config.budget.loopUnroll + 1) {
           for (const name of blk.loop.assigned) if (st.env.has(name)) st.env.set(name, sym(`widened:${name}@${blk.id}`));
-          // What the iterations we stop following do with their resources is unknown: stop tracking them.
-          const ln = blk.loop.node;
-          for (const r of st.resources) {
-            if (r.state === 'live' && r.site.at >= ln.startIndex && r.site.at < ln.endIndex) r.state = 'maybe-released';
-          }
+          // The iterations followed keep what they acquired: stored in a slot (handed off at the exit
+          // like any copy) or still the function's own (its unwind loop releases it, or it leaks).
           st.block = blk.loop.exit;
           continue;
         }
@@ -500,6 +497,8 @@ class Executor {
   }
 
   private isFailure(v: Val, st: State): boolean | undefined {
+    // -EINPROGRESS / -EIOCBQUEUED: queued, to complete later (crypto, aio): what was set up is handed on.
+    if (isConst(v) && (v.c === -115 || v.c === -529)) return false;
     const s = this.signOf(v, st);
     const f = st.fact(v);
     if (f?.err) return true;
@@ -860,6 +859,12 @@ class Executor {
       return v;
     }
     if (name && HELPERS.has(name)) return this.helper(name, node, argNodes, st, failAt);
+    if (/^KUNIT_(ASSERT|EXPECT)_/.test(name)) {
+      // KUNIT_ASSERT_NOT_NULL(test, p), KUNIT_ASSERT_FALSE(test, IS_ERR(p)): the test is the check.
+      const vals = argNodes.map((a) => this.ev(a, st, failAt));
+      for (const v of vals) { this.markChecked(v, st, 'test'); this.markChecked(v, st, 'is-err-or-null'); }
+      return opaque(`${name}@${node.startIndex}`, ...vals);
+    }
     if (CHECK_HELPER.test(name)) {
       // A driver's own dma_mapping_error() wrapper (enic_dma_map_check(enic, addr)): it tests the
       // DMA address it is given.
@@ -917,6 +922,10 @@ class Executor {
       if (!roots) { roots = new Set(); for (const p of st.mem.keys()) roots.add(rootOf(p)); }
       if (roots.has(r0)) st.kept = st.kept.add({ key: r0, by, ret: rk });
     });
+    // A struct on the stack dies with the frame (DESIGN §2) unless a helper of the file keeps what
+    // it is given, or it is copied into memory others reach.
+    const keepsStack = (i: number): boolean => (copy && i === 1)
+      || (!!summary && (summary.keepsParams ? summary.keepsParams.includes(i) : summary.keeps));
     // An unknown callee may write through pointers to locals it is given.
     argNodes.forEach((a, i) => {
       const s = stripParens(a);
@@ -930,14 +939,17 @@ class Executor {
             if (held && !isConst(held) && !NOT_KEEPING.test(name)) st.kept = st.kept.add({ key: key(held), by, ret: rk });
             st.env.set(p.env, sym(`out:${name}@${node.startIndex}#${occ}:${i}`));
           }
-          else if (keepsArg(i) || (copy && i === 1)) this.keepLocal(p.mem!, st, by, rk);
+          else if (keepsStack(i)) this.keepLocal(p.mem!, st, by, rk);
         }
-      } else if ((keepsArg(i) || (copy && i === 1)) && s.type === 'identifier' && st.env.has(s.text) && asSym(st.env.get(s.text)!) === 'local:' + s.text) {
+      } else if (s.type === 'identifier' && st.env.has(s.text) && asSym(st.env.get(s.text)!) === 'local:' + s.text
+        && (keepsStack(i) || (keepsArg(i) && [...st.mem.keys()].some((p) => p.startsWith(`local:${s.text}[`))))) {
+        // An array of handles on the stack (ring_xmit(r, dma_arr, n)) gives the callee the handles themselves.
         this.keepLocal('local:' + s.text, st, by, rk);
       }
     });
     if (summary) {
       const at = this.site(node, name);
+      st.events = st.events.add({ k: 'helper-call', site: at, detail: { roots: args.filter((a) => !isConst(a)).map((a) => rootOf(key(a))) } });
       // What its body releases by a handle in its parameters' terms: the caller's copy of it.
       const unresolved = new Set(summary.releases);
       for (const rel of summary.released) {
@@ -961,7 +973,8 @@ class Executor {
         const argKeys = args.map(key);
         for (const r of st.resources) {
           if (r.state !== 'live' || !unresolved.has(r.kind)) continue;
-          const direct = r.handles.some((h) => argKeys.some((k) => k.includes(h)));
+          // The handle, or an address inside an object given (sa_free_rx_data(rxd) for &rxd->sgt).
+          const direct = r.handles.some((h) => argKeys.some((k) => k.includes(h) || (h.startsWith('&') && rootOf(h) === rootOf(k))));
           const reachable = (argKeys.some((k) => CALLER_ROOTED.test(k)) && isHandedOff(st, r))
             || [...st.mem.entries()].some(([p, v]) => argKeys.some((k) => p.startsWith(k)) && r.handles.some((h) => key(v).includes(h)));
           if (direct || reachable || argKeys.length === 0) { r.state = 'maybe-released'; r.releasedBy = at; }
@@ -974,6 +987,7 @@ class Executor {
         st.fallibleCount++;
         if (fail) {
           st.failed = s;
+          st.failSeq = st.events.length;
           st.addFact(ret, summary.fails === 'neg-errno' ? { zero: false, neg: true } : { zero: true });
           this.step(st, node, name, args, summary.fails === 'neg-errno' ? '-> -errno (injected failure)' : '-> NULL (injected failure)');
         } else if (failAt !== null || !this.sweep || this.countFallible(node) > 0) {
@@ -1188,6 +1202,7 @@ class Executor {
       const [ok, bad] = facts[spec.failure];
       if (fail) {
         st.failed = site;
+        st.failSeq = st.events.length;
         st.addFact(ret, bad);
         st.emu.model.set(asSym(ret)!, spec.failure === 'neg-errno' ? -12 : 0);
         st.events = st.events.add({ k: 'fail', site });
@@ -1220,6 +1235,13 @@ class Executor {
       let identity: Val = ret;
       if (a.handle !== 'ret') identity = arg(a.handle.outArg) ?? ret;
       handles.push(hkey(identity));
+      // dma_map_sgtable(dev, &sgt): a copy of the struct itself (`*bo->sgt = sgt`) carries the mapping too.
+      const idNode = a.handle !== 'ret' ? argNode(a.handle.outArg) : undefined;
+      const idArg = idNode && stripParens(idNode);
+      if (idArg?.type === 'pointer_expression' && idArg.child(0)?.type === '&') {
+        const target = idArg.childForFieldName('argument');
+        if (target) { const sv = hkey(this.load(this.lpath(target, st, failAt), st)); if (!handles.includes(sv)) handles.push(sv); }
+      }
       if (a.alsoOut !== undefined) {
         const out = argNode(a.alsoOut);
         const hv = sym(`${key(ret)}:handle`);

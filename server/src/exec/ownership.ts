@@ -52,7 +52,11 @@ export interface HandOff {
   throughParam?: boolean;
 }
 
-export interface Holder { key: string; single?: string; off: HandOff; /** The access path it is stored at. */ path?: string }
+export interface Holder {
+  key: string; single?: string; off: HandOff; /** The access path it is stored at. */ path?: string;
+  /** `key` is a reachable object's root: a handle that is an address inside it is reachable too. */
+  object?: boolean;
+}
 
 const OUT_PARAM = /^\*param:[A-Za-z_]\w*(\+0)?(\[~\d+\])?$/;
 const UPPER_GLOBAL = /^\*?g:[A-Z][A-Z0-9_]*$/;
@@ -141,6 +145,9 @@ export function holders(st: State, exit: ExitKind, ret: Val | null, failedKeeper
     }
     if (!grew) break;
   }
+  // dma_map_sgtable(dev, &rxd->sgt) names the mapping by an address inside an object: reachable
+  // when the object is (rxd stored where the caller or a callee holds it).
+  for (const o of objects) out.push({ key: o, off: { how: 'its object is reachable', via: 'object' }, object: true });
   return out;
 }
 
@@ -150,10 +157,13 @@ export function describe(escaped: string): string {
 }
 
 /** The copy of one of `r`'s handles among `hs`, if any (also through a value a branch proved equal). */
-export function handOffOf(st: State, r: Resource, hs: Holder[]): HandOff | undefined {
-  if (r.callerObject) return { how: r.callerObject, via: 'caller-object' };
+export function handOffOf(st: State, r: Resource, hs: Holder[], exit: ExitKind = 'success'): HandOff | undefined {
+  // A mapping of the caller's sg list (or an attachment of its domain) is the caller's to undo
+  // only when this function reports success: after a failure the caller does not know it exists.
+  if (r.callerObject && exit !== 'failure') return { how: r.callerObject, via: 'caller-object' };
   for (const h of hs) {
     for (const x of r.handles) {
+      if (h.object) { if (x.startsWith('&') && rootOf(x) === h.key) return h.off; continue; }
       if (h.key.includes(x)) return h.off;
       // `if (dma != virt_to_phys(pages)) goto out; return pages;`: pages stands for dma.
       const a = h.single !== undefined ? st.alias.get(x) : undefined;

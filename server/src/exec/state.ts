@@ -83,7 +83,9 @@ export interface Pending {
 }
 
 export interface ExecEvent {
-  k: 'acquire' | 'release' | 'mismatch' | 'map' | 'fail' | 'unknown-release' | 'double-release' | 'wrong-release' | 'direction' | 'unaligned' | 'overlap';
+  k: 'acquire' | 'release' | 'mismatch' | 'map' | 'fail' | 'unknown-release' | 'double-release' | 'wrong-release' | 'direction' | 'unaligned' | 'overlap'
+    /** A helper of the file called with these objects (its arguments' roots). */
+    | 'helper-call';
   site: SiteRef;
   res?: string;
   detail?: Record<string, unknown>;
@@ -133,6 +135,8 @@ export class State {
   resume = false;
   /** The injected failure, once it happened. */
   failed?: SiteRef;
+  /** Events logged when it happened: releases after it are the unwind. */
+  failSeq?: number;
   visits = new Map<number, number>();
   occ = new Map<number, number>();
   steps: Log<PathStep> = Log.of();
@@ -163,6 +167,7 @@ export class State {
     s.fallibleCount = this.fallibleCount;
     s.failAt = this.failAt;
     s.failed = this.failed;
+    s.failSeq = this.failSeq;
     s.visits = new Map(this.visits);
     s.occ = new Map(this.occ);
     s.steps = this.steps;
