@@ -11,6 +11,12 @@ export interface CheckContext {
   fn: string;
   exploration: Exploration;
   config: Config;
+  /**
+   * The function is an entry point whose failure nobody unwinds for it: a driver's probe or a
+   * netdev/file open (the driver core calls no remove after a failed probe, no stop after a failed
+   * open), so everything it acquired and did not release is leaked when it fails.
+   */
+  entryPoint?: boolean;
 }
 
 export type Checker = (ctx: CheckContext) => Finding[];

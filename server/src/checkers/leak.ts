@@ -64,6 +64,17 @@ export function checkLeak(ctx: CheckContext): Finding[] {
     }
     return undefined;
   };
+  // A callee that the function releases the resource after, on some path, only used it
+  // (mhi_fw_load_bhi(cntrl, dma, size); dma_free_coherent(...)): it keeps nothing on the others.
+  const transient = new Set<string>();
+  for (const p of paths) {
+    const kept = p.state.kept.toArray();
+    if (!kept.length) continue;
+    for (const r of p.state.resources) {
+      if (r.state !== 'released' || r.relSeq === undefined) continue;
+      for (const k of kept) if ((k.seq ?? 0) < r.relSeq && r.handles.some((h) => k.key.includes(h))) transient.add(`${r.site.at}|${k.by}`);
+    }
+  }
   // Resources some path of each failure plan releases: a sibling path of the same plan that
   // does not is most likely infeasible (a condition we could not correlate), not a leak.
   const releasedInPlan = new Set<string>();
@@ -90,11 +101,12 @@ export function checkLeak(ctx: CheckContext): Finding[] {
       const sibling = releasedInPlan.has(k) || (!r.escaped && escapedInPlan.has(k));
       if (sibling) leaked = false;
       else if (r.leaksOnlyOnFailure) leaked = p.exit.failure === true;
+      else if (r.via === 'callee' && r.keptBy && transient.has(`${r.site.at}|${r.keptBy}`)) leaked = true;
       else if (r.escaped || r.ownedByContainer) {
         // Handed off where the caller can reach it: the caller's, unless this failing exit abandons
         // what the function has shown it unwinds itself. Returned and out-parameter copies count
         // only on exits that do not fail (exec/ownership.ts).
-        const owns = unwound.has(r.site.at) || !!(unwinder = ladder(p, r)) || !!(helperName = unwindHelper(p, r));
+        const owns = (!!ctx.entryPoint && (r.via === 'field' || r.via === 'global' || r.via === 'object')) || unwound.has(r.site.at) || !!(unwinder = ladder(p, r)) || !!(helperName = unwindHelper(p, r));
         leaked = p.exit.failure === true && r.via !== 'returned' && owns && !releasedInPlan.has(k);
       }
       else leaked = true;
@@ -108,7 +120,8 @@ export function checkLeak(ctx: CheckContext): Finding[] {
       const how = r.escaped?.startsWith('belongs') || r.escaped?.startsWith('its ') ? r.escaped : `it was ${describe(r.escaped ?? '')}`;
       const also = r.lostTo ? ` (it was passed to ${r.lostTo}(), which failed)`
         : r.escaped ? ` (${how}, but this failing return abandons it${unwinder ? `, while it releases the ${KIND_NAME[unwinder.kind]} from line ${unwinder.site.line + 1}`
-          : helperName ? `; its unwind calls ${helperName}(), which does not release it` : ''})` : '';
+          : helperName ? `; its unwind calls ${helperName}(), which does not release it`
+          : ctx.entryPoint ? `; after a failed ${/open/.test(ctx.fn) ? 'open nothing calls stop' : 'probe nothing calls remove'}` : ''})` : '';
       const related: Finding['related'] = [
         { range: lineRange(p.exit.line, p.exit.col), message: `the path leaves here: ${p.exit.text}` },
       ];

@@ -144,6 +144,16 @@ class FileContext {
     this.fileKey = createHash('sha1').update(configKey(config)).update(summaryKey).digest('base64');
   }
 
+  private entries?: Set<string>;
+  /** Probe and open functions of the file: named in a `.probe =` / `.ndo_open =` / `.open =` initializer, or `*_probe`. */
+  private entryPoints(): Set<string> {
+    if (this.entries) return this.entries;
+    const out = new Set<string>();
+    for (const m of this.text.matchAll(/\.(probe|ndo_open|open)\s*=\s*&?([A-Za-z_]\w*)/g)) out.add(m[2]);
+    for (const f of this.fns) if (/_probe(_one)?$|_init_one$/.test(f.name)) out.add(f.name);
+    return (this.entries = out);
+  }
+
   /** Explore a helper's body for its summary (engine/summaries.ts); a small budget of its own. */
   private readHelper(f: FunctionInfo, summaries: Map<string, Summary>): Exploration | undefined {
     try {
@@ -218,7 +228,7 @@ class FileContext {
   }
 
   private results(f: FunctionInfo, ex: Exploration): Omit<FunctionResult, 'name' | 'range' | 'nameRange' | 'usesApi'> {
-    const ctx: CheckContext = { fn: f.name, exploration: ex, config: this.config };
+    const ctx: CheckContext = { fn: f.name, exploration: ex, config: this.config, entryPoint: this.entryPoints().has(f.name) };
     let findings: Finding[] = [];
     for (const c of CHECKERS) findings.push(...c(ctx));
     findings = applySeverity(findings, this.config);

@@ -101,10 +101,13 @@ const WRITE_ACCESSOR = /^(write[bwlq]|write[bwlq]_relaxed|iowrite\d*|__raw_write
  * Calls that look at a handle but never keep it (DESIGN §2): register writes, conversions,
  * copies, logging, upper-case macros given a scalar.
  */
-const NOT_KEEPING = /^(write[bwlq]|write[bwlq]_relaxed|iowrite\d*|__raw_write|lo_hi_write|hi_lo_write|dev_|pr_|printk|netdev_(err|warn|info|dbg|notice)|netif_(err|warn|info|dbg)|trace_|WARN|BUG|dma_sync_|memset|memcpy|memmove|copy_from_user|copy_to_user|sg_copy_to_buffer|sg_copy_from_buffer|put_unaligned|lower_32_bits|upper_32_bits|cpu_to_|le\d+_to_cpu|be\d+_to_cpu|kv?free|print_hex_dump|dump_stack|seq_printf|snprintf|sprintf|scnprintf)|^[A-Z][A-Z0-9_]*$/;
+const NOT_KEEPING = /(^|_)(write_?reg\w*|reg_?write\w*|wr(32|64|_reg)|clear_page|copy_page|memset_io|memcpy_(to|from)io)$|^(write[bwlq]|write[bwlq]_relaxed|iowrite\d*|__raw_write|lo_hi_write|hi_lo_write|dev_|pr_|printk|netdev_(err|warn|info|dbg|notice)|netif_(err|warn|info|dbg)|trace_|WARN|BUG|dma_sync_|memset|memcpy|memmove|copy_from_user|copy_to_user|sg_copy_to_buffer|sg_copy_from_buffer|put_unaligned|lower_32_bits|upper_32_bits|cpu_to_|le\d+_to_cpu|be\d+_to_cpu|kv?free|print_hex_dump|dump_stack|seq_printf|snprintf|sprintf|scnprintf)|^[A-Z][A-Z0-9_]*$/;
 
 /** Copies: what the source holds lands in the destination. */
 const COPY = /^(memcpy|memmove|__builtin_memcpy|memcpy_toio)$/;
+/** Calls that read a size or a count off their arguments, without side effects. */
+const SIZE_ACCESSOR = /^(skb_headlen|skb_frag_size|skb_headroom|skb_tailroom|resource_size|pci_resource_len|array_size|array3_size|struct_size|page_size|sg_nents|sg_nents_for_len|sg_dma_len|netdev_mc_count|[a-z0-9_]+_(len|length|size|bytes|sz))$/;
+
 /** A type name in a cast tree-sitter took for an operand: `(dma_addr_t)`, `(u64)`, `(uintptr_t)`. */
 const TYPE_NAME = /^([us](8|16|32|64)|__[lb]e(16|32|64)|__u(8|16|32|64)|[a-z_][a-z0-9_]*_t|uintptr_t|ulong|uint)$/;
 
@@ -237,6 +240,7 @@ class Executor {
       // The message is made only when shown (ownership.ts describe): exits are many, findings few.
       r.escaped = h && (h.path !== undefined ? 'stored in ' + h.path : h.how);
       r.via = h?.via;
+      r.keptBy = h?.by;
       if (!h) for (const [k, by] of lost) if (r.handles.some((x) => k.includes(x))) { r.lostTo = by; break; }
     }
     this.paths.push({ state: st, exit, failAt, label, snapshots: [] });
@@ -890,7 +894,12 @@ class Executor {
     // descriptor from a driver's pool, to_foo(dev)): the result of a call we cannot see is, unless
     // the call is a fresh allocation (kzalloc(size, GFP_KERNEL)), whatever it is given.
     const fromCaller = FRESH_ALLOCATOR.test(name) ? '' : 'param:';
-    const ret = sym(`${fromCaller}${name || 'call'}(${handleArgs.join(',')})@${node.startIndex}#${occ}`);
+    // A size accessor (skb_headlen(skb), resource_size(res), sg_nents_for_len(sg, n)) gives the same
+    // value for the same arguments: the map's size and the unmap's compare equal, and a doubled one differs.
+    const argText = !summary && handleArgs.length === 0 && SIZE_ACCESSOR.test(name) ? args.map(key).join(',') : undefined;
+    const ret = argText !== undefined && argText.length < 240
+      ? sym(`${fromCaller}${name}(${argText})`)
+      : sym(`${fromCaller}${name || 'call'}(${handleArgs.join(',')})@${node.startIndex}#${occ}`);
     // A resource given to a function we cannot see may be kept by it (DESIGN §2). Conversions,
     // copies and register writes only look at it; a handle given together with a pointer into
     // memory (greth_write_bd(&rx_bd[i].addr, dma), writel(dma, &desc->addr)) is written where the
@@ -913,14 +922,14 @@ class Executor {
     args.forEach((a, i) => {
       if (isConst(a) || !(keepsArg(i) || (copy && i === 1))) return;
       const k = key(a);
-      if (handleArgs.includes(k)) st.kept = st.kept.add({ key: k, by, ret: rk, throughParam: throughParam || undefined });
+      if (handleArgs.includes(k)) st.kept = st.kept.add({ seq: st.events.length, key: k, by, ret: rk, throughParam: throughParam || undefined });
       // A fresh object that holds a handle (buf->dma = ...; list_add(&buf->node, &priv->list)): the
       // callee may keep the object, and with it what the object holds.
       if (!st.mem.size || /^&?(param:|g:|local:)/.test(k)) return;
       const r0 = rootOf(k);
       if (/^(param:|g:|local:)/.test(r0)) return;
       if (!roots) { roots = new Set(); for (const p of st.mem.keys()) roots.add(rootOf(p)); }
-      if (roots.has(r0)) st.kept = st.kept.add({ key: r0, by, ret: rk });
+      if (roots.has(r0)) st.kept = st.kept.add({ seq: st.events.length, key: r0, by, ret: rk });
     });
     // A struct on the stack dies with the frame (DESIGN §2) unless a helper of the file keeps what
     // it is given, or it is copied into memory others reach.
@@ -936,7 +945,7 @@ class Executor {
           if (p.env !== undefined) {
             // vmap(&page, 1, ...): what the local holds is handed over, then the callee may overwrite it.
             const held = st.env.get(p.env);
-            if (held && !isConst(held) && !NOT_KEEPING.test(name)) st.kept = st.kept.add({ key: key(held), by, ret: rk });
+            if (held && !isConst(held) && !NOT_KEEPING.test(name)) st.kept = st.kept.add({ seq: st.events.length, key: key(held), by, ret: rk });
             st.env.set(p.env, sym(`out:${name}@${node.startIndex}#${occ}:${i}`));
           }
           else if (keepsStack(i)) this.keepLocal(p.mem!, st, by, rk);
@@ -1035,7 +1044,7 @@ class Executor {
    * a helper of this file that copies what it is given where its caller can reach it.
    */
   private keepLocal(prefix: string, st: State, by: string, ret: string): void {
-    for (const [p, v] of st.mem) if (p.startsWith(prefix) && !isConst(v)) st.kept = st.kept.add({ key: key(v), by, ret });
+    for (const [p, v] of st.mem) if (p.startsWith(prefix) && !isConst(v)) st.kept = st.kept.add({ seq: st.events.length, key: key(v), by, ret });
   }
 
   /** Known macros and pure helpers. */

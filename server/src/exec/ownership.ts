@@ -37,6 +37,8 @@ export interface Kept {
   ret?: string;
   /** Written through a pointer parameter (`writel(val, bd)`): memory or a register, as the caller passes. */
   throughParam?: boolean;
+  /** Events logged before the call (a release after it shows the callee only used the handle). */
+  seq?: number;
 }
 
 export type Via = 'returned' | 'out-param' | 'field' | 'global' | 'object' | 'callee' | 'caller-object';
@@ -49,6 +51,8 @@ export interface HandOff {
   via: Via;
   /** The keeping call's result, when a callee holds it. */
   byCall?: string;
+  /** The keeping callee's name. */
+  by?: string;
   throughParam?: boolean;
 }
 
@@ -127,9 +131,14 @@ export function holders(st: State, exit: ExitKind, ret: Val | null, failedKeeper
   };
   // A failing return (-errno, NULL, ERR_PTR()) carries no resource, whatever it was computed from.
   if (ret && exit !== 'failure') addVal(ret, { how: 'returned', via: 'returned' });
+  // Memory first, callees last: a callee that only used a handle (see checkers/leak.ts) must not
+  // hide a copy stored where the caller reaches it. Kept objects make their memory reachable, so
+  // they are known before the walk and listed after it.
+  const keptVals: [string, HandOff][] = [];
   for (const k of st.kept) {
     if (exit === 'failure' && callFailed(st.facts, k.ret)) { failedKeepers?.set(k.key, k.by); continue; }
-    addVal(k.key, { how: `passed to ${k.by}()`, via: 'callee', byCall: k.ret, throughParam: k.throughParam });
+    keptVals.push([k.key, { how: `passed to ${k.by}()`, via: 'callee', byCall: k.ret, by: k.by, throughParam: k.throughParam }]);
+    objects.add(rootOf(k.key));
   }
   const reached = new Set<string>();
   for (let round = 0; round < 4; round++) {
@@ -145,6 +154,7 @@ export function holders(st: State, exit: ExitKind, ret: Val | null, failedKeeper
     }
     if (!grew) break;
   }
+  for (const [k, off] of keptVals) addVal(k, off);
   // dma_map_sgtable(dev, &rxd->sgt) names the mapping by an address inside an object: reachable
   // when the object is (rxd stored where the caller or a callee holds it).
   for (const o of objects) out.push({ key: o, off: { how: 'its object is reachable', via: 'object' }, object: true });

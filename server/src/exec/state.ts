@@ -63,6 +63,8 @@ export interface Resource {
   escaped?: string;
   /** Which kind of holder hands it off at the exit. */
   via?: import('./ownership').Via;
+  /** The callee that holds it, when that is the hand-off. */
+  keptBy?: string;
   /** Held only by a callee whose result says it failed: the callee's name (for messages). */
   lostTo?: string;
   /** Its identity is an object of the caller (its sg list, its domain): the caller can undo it. */
