@@ -17,6 +17,12 @@ export interface CheckContext {
    * open), so everything it acquired and did not release is leaked when it fails.
    */
   entryPoint?: boolean;
+  /**
+   * A caller in the same file cleans up after this function fails (`ret = foo(p); if (ret) goto
+   * err;` where `err:` calls a helper of the file or releases): what it left in the caller's
+   * structs is the caller's to release.
+   */
+  callerCleans?: boolean;
 }
 
 export type Checker = (ctx: CheckContext) => Finding[];

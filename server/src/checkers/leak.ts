@@ -106,10 +106,11 @@ export function checkLeak(ctx: CheckContext): Finding[] {
         // Handed off where the caller can reach it: the caller's, unless this failing exit abandons
         // what the function has shown it unwinds itself. Returned and out-parameter copies count
         // only on exits that do not fail (exec/ownership.ts).
-        const owns = (!!ctx.entryPoint && (r.via === 'field' || r.via === 'global' || r.via === 'object')) || unwound.has(r.site.at) || !!(unwinder = ladder(p, r)) || !!(helperName = unwindHelper(p, r));
+        const owns = !ctx.callerCleans && ((!!ctx.entryPoint && (r.via === 'field' || r.via === 'global' || r.via === 'object')) || unwound.has(r.site.at) || !!(unwinder = ladder(p, r)) || !!(helperName = unwindHelper(p, r)));
         leaked = p.exit.failure === true && r.via !== 'returned' && owns && !releasedInPlan.has(k);
       }
-      else leaked = true;
+      // The caller's sg list after a failure: its caller's cleanup unmaps what the request holds.
+      else leaked = !(r.callerObject && ctx.callerCleans && p.exit.failure === true);
       if (!leaked) continue;
       done.add(r.site.at);
       // The driver's own release wrappers first (ipu6_mmu_unmap for ipu6_mmu_map), then the kernel's.

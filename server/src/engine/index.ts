@@ -154,6 +154,48 @@ class FileContext {
     return (this.entries = out);
   }
 
+  private cleaners = new Map<string, boolean>();
+  /**
+   * Whether a caller in this file does something after `name()` fails: the text after a call
+   * (`if (ret) goto err;` and the code under `err:`, or the next statement) calls another function
+   * of the file or an API release.
+   */
+  private cleanedByCaller(name: string): boolean {
+    const hit = this.cleaners.get(name);
+    if (hit !== undefined) return hit;
+    const local = new Set(this.fns.map((f) => f.name));
+    const cleanup = (s: string) => {
+      for (const m of s.matchAll(/\b([A-Za-z_]\w*)\s*\(/g)) {
+        if (m[1] !== name && (local.has(m[1]) || API.get(m[1])?.releases)) return true;
+      }
+      return false;
+    };
+    let found = false;
+    for (const c of this.fns) {
+      if (found || c.name === name) continue;
+      const src = this.text.slice(c.startIndex, c.endIndex);
+      for (const m of src.matchAll(new RegExp(`\\b${name}\\s*\\(`, 'g'))) {
+        const after = src.slice(m.index!, m.index! + 400);
+        const end = after.indexOf(';');
+        const next = after.slice(end + 1, end + 200);
+        const test = /^\s*if\s*\(/.exec(next);
+        if (!test) continue;
+        // the condition, parentheses balanced
+        let depth = 1;
+        let i = test[0].length;
+        for (; i < next.length && depth > 0; i++) depth += next[i] === '(' ? 1 : next[i] === ')' ? -1 : 0;
+        const body = next.slice(i).replace(/^\s*\{/, '');
+        const go = /^\s*goto\s+(\w+)\s*;/.exec(body);
+        if (go) {
+          const at = src.search(new RegExp(`\\n\\s*${go[1]}\\s*:`));
+          if (at >= 0 && cleanup(src.slice(at, at + 600))) { found = true; break; }
+        } else if (cleanup(body.slice(0, Math.max(0, body.search(/;/)) + 1))) { found = true; break; }
+      }
+    }
+    this.cleaners.set(name, found);
+    return found;
+  }
+
   /** Explore a helper's body for its summary (engine/summaries.ts); a small budget of its own. */
   private readHelper(f: FunctionInfo, summaries: Map<string, Summary>): Exploration | undefined {
     try {
@@ -228,7 +270,8 @@ class FileContext {
   }
 
   private results(f: FunctionInfo, ex: Exploration): Omit<FunctionResult, 'name' | 'range' | 'nameRange' | 'usesApi'> {
-    const ctx: CheckContext = { fn: f.name, exploration: ex, config: this.config, entryPoint: this.entryPoints().has(f.name) };
+    const ctx: CheckContext = { fn: f.name, exploration: ex, config: this.config, entryPoint: this.entryPoints().has(f.name),
+      callerCleans: this.cleanedByCaller(f.name) };
     let findings: Finding[] = [];
     for (const c of CHECKERS) findings.push(...c(ctx));
     findings = applySeverity(findings, this.config);

@@ -105,6 +105,9 @@ const NOT_KEEPING = /(^|_)(write_?reg\w*|reg_?write\w*|wr(32|64|_reg)|clear_page
 
 /** Copies: what the source holds lands in the destination. */
 const COPY = /^(memcpy|memmove|__builtin_memcpy|memcpy_toio)$/;
+/** The symbol of a call we cannot see (innermost first): `param:foo(dma_map_single@12#0+0)@40#0`. */
+const CALL_RESULT = /(?:param:)?[A-Za-z_]\w*\([^()]*\)@\d+#\d+/g;
+
 /** Calls that read a size or a count off their arguments, without side effects. */
 const SIZE_ACCESSOR = /^(skb_headlen|skb_frag_size|skb_headroom|skb_tailroom|resource_size|pci_resource_len|array_size|array3_size|struct_size|page_size|sg_nents|sg_nents_for_len|sg_dma_len|netdev_mc_count|[a-z0-9_]+_(len|length|size|bytes|sz))$/;
 
@@ -494,6 +497,15 @@ class Executor {
     if (st.fallible.size === 0) return;
     const keys = [hkey(v)];
     for (const [s, a] of st.alias) if (keys[0].includes(s)) keys.push(hkey(a));
+    // A test of what a call we cannot see returned after being given the result
+    // (`ret = fw_load(dev, dma); if (ret)`) tests that call, not the result.
+    if (how !== 'return' && how !== 'out-param') {
+      for (let i = 0; i < keys.length; i++) {
+        let k = keys[i];
+        for (let prev = ''; prev !== k;) { prev = k; k = k.replace(CALL_RESULT, ''); }
+        keys[i] = k;
+      }
+    }
     for (const [at, p] of st.fallible) {
       if (st.checked.has(at) || !counts(how, p.failure)) continue;
       if (keys.some((k) => (how === 'return' || how === 'out-param' ? k === p.val || zeroPreserving(v, p.val) : k.includes(p.val)))) st.checked.add(at);
@@ -985,7 +997,7 @@ class Executor {
           // The handle, or an address inside an object given (sa_free_rx_data(rxd) for &rxd->sgt).
           const direct = r.handles.some((h) => argKeys.some((k) => k.includes(h) || (h.startsWith('&') && rootOf(h) === rootOf(k))));
           const reachable = (argKeys.some((k) => CALLER_ROOTED.test(k)) && isHandedOff(st, r))
-            || [...st.mem.entries()].some(([p, v]) => argKeys.some((k) => p.startsWith(k)) && r.handles.some((h) => key(v).includes(h)));
+            || [...st.mem.entries()].some(([p, v]) => argKeys.some((k) => p.startsWith(k) || rootOf(p) === rootOf(k)) && r.handles.some((h) => key(v).includes(h)));
           if (direct || reachable || argKeys.length === 0) { r.state = 'maybe-released'; r.releasedBy = at; }
         }
         st.events = st.events.add({ k: 'unknown-release', site: at, detail: { kinds: [...unresolved] } });
