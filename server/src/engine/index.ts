@@ -205,7 +205,7 @@ class FileContext {
         config: this.config, cfg: buildCfg(body ?? fn), fn, params: f.params.map((p) => p.name),
         returnsPointer: f.returnsPointer, returnsZero: /\breturn\s+(0|-EINPROGRESS)\s*;/.test(f.node.text),
         defines: this.defines, evalDefine: (s) => defineExpr(s), summaries,
-        snapshots: false, asHelper: true, deadline: Date.now() + Math.min(100, this.config.budget.timeMsPerFunction), maxPaths: 48,
+        snapshots: false, asHelper: true, deadline: Date.now() + Math.min(50, this.config.budget.timeMsPerFunction), maxPaths: 16,
       });
     } catch {
       return undefined; // a bug of ours: the textual summary stands

@@ -133,6 +133,23 @@ function counts(how: CheckKind, failure: import('../model/api').Failure): boolea
   }
 }
 
+/**
+ * A fresh emulator per configuration, forked (copy-on-write) for each exploration: building the
+ * system costs more than most functions' analysis.
+ */
+const pristine = new Map<string, EmuBridge>();
+function pristineEmulator(config: Config): EmuBridge {
+  const s = config.smmu;
+  const k = JSON.stringify([s.granule, s.ias, s.oas, s.stage, s.strict, s.reservedRegions]);
+  let e = pristine.get(k);
+  if (!e) {
+    e = EmuBridge.create({ granule: s.granule, ias: s.ias, oas: s.oas, stage: s.stage, strict: s.strict, reservedRegions: s.reservedRegions });
+    if (pristine.size > 16) pristine.clear();
+    pristine.set(k, e);
+  }
+  return e;
+}
+
 export function explore(opts: ExecOptions): Exploration {
   const ex = new Executor(opts);
   return ex.run();
@@ -150,11 +167,7 @@ class Executor {
 
   run(): Exploration {
     const init = new State();
-    init.emu = EmuBridge.create({
-      granule: this.o.config.smmu.granule, ias: this.o.config.smmu.ias, oas: this.o.config.smmu.oas,
-      stage: this.o.config.smmu.stage, strict: this.o.config.smmu.strict,
-      reservedRegions: this.o.config.smmu.reservedRegions,
-    });
+    init.emu = pristineEmulator(this.o.config).fork();
     for (const p of this.o.params) init.env.set(p, sym('param:' + p));
     init.block = this.o.cfg.entry;
     init.failAt = this.o.onlyFailAt ?? null;
@@ -1245,7 +1258,8 @@ class Executor {
     const emuEvents: { kind: string; text: string }[] = [];
     this.lastSite = site;
     try {
-      result = this.emulate(name, spec, arg, argNode, ret, st);
+      // A helper read for its summary needs what it does to handles, not the emulator's answers.
+      if (!this.o.asHelper) result = this.emulate(name, spec, arg, argNode, ret, st);
     } catch (e) {
       emuEvents.push({ kind: 'internal', text: `emulator: ${(e as Error).message}` });
     }
@@ -1614,6 +1628,7 @@ class Executor {
   }
 
   private step(st: State, node: SyntaxNode, name: string, args: Val[], result: string, extra: { kind: string; text: string }[] = []): void {
+    if (this.o.asHelper) return; // nobody reads a helper's trace
     const events = [...extra, ...(st.emu ? st.emu.drain().map((x) => ({ kind: x.kind, text: x.text })) : [])];
     const shown = args.map((a) => {
       const c = this.concrete(a, st);
