@@ -528,6 +528,12 @@ class Executor {
   private isFailure(v: Val, st: State): boolean | undefined {
     // -EINPROGRESS / -EIOCBQUEUED: queued, to complete later (crypto, aio): what was set up is handed on.
     if (isConst(v) && (v.c === -115 || v.c === -529)) return false;
+    // ... also a result tested equal to it (`if (ret == -EINPROGRESS) return ret;`); -EBUSY beside
+    // it is the crypto backlog (queued too, with CRYPTO_TFM_REQ_MAY_BACKLOG): not known to fail.
+    if (!isConst(v)) {
+      if (this.signOf(add(v, konst(115)), st).zero === true || this.signOf(add(v, konst(529)), st).zero === true) return false;
+      if (this.signOf(add(v, konst(16)), st).zero === true) return undefined;
+    }
     const s = this.signOf(v, st);
     const f = st.fact(v);
     if (f?.err) return true;
@@ -989,7 +995,7 @@ class Executor {
       for (const rel of summary.released) {
         const h = this.translate(rel.handle, args, st, summary.params);
         if (h === undefined) { for (const k of rel.kinds) unresolved.add(k); continue; }
-        const hk = key(h);
+        const hk = hkey(h);
         let hit = false;
         for (const r of st.resources) {
           if (r.state !== 'live' || !rel.kinds.includes(r.kind) || !r.handles.some((x) => hk.includes(x))) continue;
@@ -999,7 +1005,7 @@ class Executor {
           hit = true;
         }
         // Not ours: our own caller's, in its terms (when this function is a helper being read).
-        if (!hit) st.events = st.events.add({ k: 'unknown-release', site: at, detail: { handle: hk, kinds: rel.kinds } });
+        if (!hit) st.unknownReleases++, st.events = st.events.add({ k: 'unknown-release', site: at, detail: { handle: hk, kinds: rel.kinds } });
       }
       // Released through a handle the caller cannot name: any resource of that kind reachable
       // through an argument (stored under it, or handed to the caller's objects) may be it.
@@ -1013,7 +1019,7 @@ class Executor {
             || [...st.mem.entries()].some(([p, v]) => argKeys.some((k) => p.startsWith(k) || rootOf(p) === rootOf(k)) && r.handles.some((h) => key(v).includes(h)));
           if (direct || reachable || argKeys.length === 0) { r.state = 'maybe-released'; r.releasedBy = at; }
         }
-        st.events = st.events.add({ k: 'unknown-release', site: at, detail: { kinds: [...unresolved] } });
+        st.unknownReleases++, st.events = st.events.add({ k: 'unknown-release', site: at, detail: { kinds: [...unresolved] } });
       }
       if (summary.fails) {
         const s = this.site(node, name);
@@ -1396,7 +1402,7 @@ class Executor {
           if (!outside) { r.state = 'maybe-released'; r.releasedBy = site; hit = true; }
         }
       }
-      if (!hit) st.events = st.events.add({ k: 'unknown-release', site, detail: { handle: hk, kinds: rel.kinds } });
+      if (!hit) st.unknownReleases++, st.events = st.events.add({ k: 'unknown-release', site, detail: { handle: hk, kinds: rel.kinds } });
       return;
     }
     let r = candidates.find((x) => x.state === 'live' && x.handles.some((k) => keys.includes(k)));
@@ -1436,7 +1442,7 @@ class Executor {
         // Releasing something we cannot name (an array slot indexed by an unknown, a field we never saw
         // written): it may be any live resource of this kind. Stay quiet about them.
         for (const x of candidates) if (x.state === 'live') { x.state = 'maybe-released'; x.releasedBy = site; }
-        st.events = st.events.add({ k: 'unknown-release', site, detail: { handle: hk, kinds: rel.kinds } });
+        st.unknownReleases++, st.events = st.events.add({ k: 'unknown-release', site, detail: { handle: hk, kinds: rel.kinds } });
       }
       return;
     }

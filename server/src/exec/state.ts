@@ -151,6 +151,8 @@ export class State {
   alias = new Map<string, Val>();
   /** Types of locals, as written (for `sizeof` and aggregate detection). */
   aggregates = new Set<string>();
+  /** Releases of handles this function cannot name (a helper's summary is made of them). */
+  unknownReleases = 0;
   /** Values given to callees that may keep them (exec/ownership.ts). */
   kept: Log<Kept> = Log.of();
   emu!: EmuBridge;
@@ -179,6 +181,7 @@ export class State {
     s.alias = new Map(this.alias);
     s.aggregates = this.aggregates;
     s.kept = this.kept;
+    s.unknownReleases = this.unknownReleases;
     s.emu = this.emu.fork();
     return s;
   }
@@ -206,7 +209,7 @@ export class State {
       if (API_VALUE.test(k)) parts.push(k + '?' + (f.zero ? 'z' : f.zero === false ? 'n' : '') + (f.neg ? '-' : f.neg === false ? '+' : '') + (f.err ? 'e' : ''));
     }
     for (const r of this.resources) parts.push(r.id + r.state);
-    parts.push('k' + this.kept.length);
+    parts.push('k' + this.kept.length + 'u' + this.unknownReleases);
     parts.push([...this.checked].join(','));
     parts.push([...this.fallible.keys()].join(','));
     return parts.join(';');
