@@ -177,7 +177,14 @@ class FileContext {
       for (const m of src.matchAll(new RegExp(`\\b${name}\\s*\\(`, 'g'))) {
         const after = src.slice(m.index!, m.index! + 400);
         const end = after.indexOf(';');
-        const next = after.slice(end + 1, end + 200);
+        // `ret = foo(p);` then (perhaps past an `else ret = bar(p);`) `if (ret ...)`; or `foo(p)` tested at once.
+        const lhs = /([A-Za-z_]\w*)\s*=\s*$/.exec(src.slice(Math.max(0, m.index! - 60), m.index!))?.[1];
+        let next = after.slice(end + 1, end + 300);
+        if (lhs) {
+          const at = next.search(new RegExp(`\\bif\\s*\\(\\s*(unlikely\\s*\\(\\s*)?!?\\s*${lhs}\\b`));
+          if (at < 0) continue;
+          next = next.slice(at);
+        }
         const test = /^\s*if\s*\(/.exec(next);
         if (!test) continue;
         // the condition, parentheses balanced
