@@ -286,7 +286,7 @@ class Executor {
           return { kind: 'exit', exit: { line: 0, col: 0, text: 'path cut (backward goto)', failure: undefined, value: null } };
         }
         if (this.o.cfg.joins.has(blk.id)) {
-          const d = st.digest();
+          const d = st.digest(this.o.asHelper);
           if (seen.has(d)) return { kind: 'fork', states: [] };
           seen.add(d);
         }

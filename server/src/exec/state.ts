@@ -201,7 +201,7 @@ export class State {
    * counters, flags) or API results. Two paths that differ only in other unknowns are
    * continued once: the checkers cannot tell them apart.
    */
-  digest(): string {
+  digest(helper = false): string {
     const parts: string[] = [String(this.block), this.failed ? 'F' + this.failed.at : 'S' + this.fallibleCount];
     for (const [k, v] of this.env) if (relevant(v)) parts.push(k + '=' + key(v));
     for (const [k, v] of this.mem) if (relevant(v)) parts.push(k + ':=' + key(v));
@@ -209,7 +209,8 @@ export class State {
       if (API_VALUE.test(k)) parts.push(k + '?' + (f.zero ? 'z' : f.zero === false ? 'n' : '') + (f.neg ? '-' : f.neg === false ? '+' : '') + (f.err ? 'e' : ''));
     }
     for (const r of this.resources) parts.push(r.id + r.state);
-    parts.push('k' + this.kept.length + 'u' + this.unknownReleases);
+    // A helper read for its summary keeps apart the paths that release what it cannot name.
+    parts.push('k' + this.kept.length + (helper ? 'u' + this.unknownReleases : ''));
     parts.push([...this.checked].join(','));
     parts.push([...this.fallible.keys()].join(','));
     return parts.join(';');
