@@ -135,8 +135,10 @@ function fromBody(f: FunctionInfo, ex: Exploration, textual: Summary): Summary {
       const d = e.detail as { handle?: string; kinds: string[] } | undefined;
       if (!d) continue;
       if (d.handle === undefined) { for (const k of d.kinds) releases.add(k); continue; }
-      // Only what the caller can name: its arguments, their memory, globals (not the helper's own locals).
+      // What the caller can name (its arguments, their memory, globals) by its handle; the rest
+      // (a list cursor, a slot of a loop) by its kind only.
       if (/(^|[^a-z])(param:|g:)/.test(d.handle)) released.set(d.kinds.join(',') + '|' + d.handle, { kinds: d.kinds, handle: d.handle });
+      else for (const k of d.kinds) releases.add(k);
     }
     if (p.exit.failure === true) continue;
     // Kept: a parameter's value (or what it points to) stored where the caller reaches it, other

@@ -749,7 +749,12 @@ class Executor {
         const field = node.childForFieldName('field')?.text ?? '?';
         if (!arg) return { mem: '?' };
         const arrow = node.text.slice(arg.endIndex - node.startIndex).trimStart().startsWith('->');
-        if (arrow) return { mem: `${this.baseKey(this.ev(arg, st, failAt), st)}->${field}` };
+        if (arrow) {
+          // (&qp->kern_qp)->sq_buf is qp->kern_qp.sq_buf: one name for one place (`kqp = &qp->kern_qp;`).
+          const base = this.ev(arg, st, failAt);
+          const s = asSym(base);
+          return { mem: s?.startsWith('&') ? `${s.slice(1)}.${field}` : `${this.baseKey(base, st)}->${field}` };
+        }
         const p = this.lpath(arg, st, failAt);
         return { mem: `${p.mem ?? key(st.env.get(p.env!) ?? konst(0))}.${field}` };
       }
