@@ -257,6 +257,7 @@ class Executor {
       r.escaped = h && (h.path !== undefined ? 'stored in ' + h.path : h.how);
       r.via = h?.via;
       r.keptBy = h?.by;
+      if (!r.copied) for (const [p, v] of st.mem) { if (p.startsWith('local:')) continue; const k = key(v); if (r.handles.some((x) => k.includes(x))) { r.copied = true; break; } }
       if (!h) for (const [k, by] of lost) if (r.handles.some((x) => k.includes(x))) { r.lostTo = by; break; }
     }
     this.paths.push({ state: st, exit, failAt, label, snapshots: [] });
@@ -942,8 +943,11 @@ class Executor {
     // driver reads it back to unmap it.
     const intoMemory = argNodes.some((a) => { const x = stripParens(a); return x.type === 'pointer_expression' && x.child(0)?.type === '&'; });
     // A helper whose body was read keeps exactly the parameters it stores (engine/summaries.ts).
+    const setter = /^[A-Z][A-Z0-9_]*$/.test(name) && node.parent?.type === 'expression_statement' && argNodes.length >= 2;
     const keepsArg = (i: number): boolean => {
       if (summary?.keepsParams) return summary.keepsParams.includes(i) || (intoMemory && !!summary.keepsIfMemory?.includes(i));
+      // An upper-case macro whose value nobody uses is a setter (CBDW_BUFADDR(bdp, dma)): it stores.
+      if (setter) return true;
       return !NOT_KEEPING.test(name) ? !summary || summary.keeps || intoMemory : WRITE_ACCESSOR.test(name) && (intoMemory || throughParam);
     };
     const by = name || 'a function pointer';
@@ -954,6 +958,13 @@ class Executor {
     // caller passes (a helper's summary says which).
     const throughParam = WRITE_ACCESSOR.test(name) && !intoMemory
       && argNodes.some((a) => { const x = stripParens(a); return x.type === 'identifier' && this.o.params.includes(x.text); });
+    // A handle given to a call that may keep it has a copy we may not see (a descriptor written by a
+    // macro, a helper in a header): on an exit that does not fail, a leak is reported only for a
+    // handle that never left the locals (checkers/leak.ts). Conversions, register writes and
+    // copies only look at it (DESIGN §2).
+    if (handleArgs.length && (setter || !NOT_KEEPING.test(name) || intoMemory)) {
+      for (const r of st.resources) if (r.state === 'live' && !r.copied && r.handles.some((h) => handleArgs.some((k) => k.includes(h)))) r.copied = true;
+    }
     let roots: Set<string> | undefined;
     args.forEach((a, i) => {
       if (isConst(a) || !(keepsArg(i) || (copy && i === 1))) return;
@@ -994,7 +1005,7 @@ class Executor {
     });
     if (summary) {
       const at = this.site(node, name);
-      st.events = st.events.add({ k: 'helper-call', site: at, detail: { roots: args.filter((a) => !isConst(a)).map((a) => rootOf(key(a))) } });
+      if (underLabel(node)) st.events = st.events.add({ k: 'helper-call', site: at, detail: { roots: args.filter((a) => !isConst(a)).map((a) => rootOf(key(a))) } });
       // What its body releases by a handle in its parameters' terms: the caller's copy of it.
       const unresolved = new Set(summary.releases);
       for (const rel of summary.released) {
@@ -1665,6 +1676,21 @@ function spec_size(res: Resource): number | undefined {
 function compact(v: Val): string {
   const s = show(v);
   return s.length > 48 ? s.slice(0, 45) + '...' : s;
+}
+
+/** A call in an unwind ladder: under a goto label, or after one in the same block. */
+function underLabel(node: SyntaxNode): boolean {
+  for (let n: SyntaxNode | null = node; n && n.type !== 'function_definition'; n = n.parent) {
+    if (n.type === 'labeled_statement') return true;
+    const p: SyntaxNode | null = n.parent;
+    if (p?.type === 'compound_statement') {
+      for (const c of p.namedChildren as SyntaxNode[]) {
+        if (c === n || c.startIndex >= n.startIndex) break;
+        if (c.type === 'labeled_statement') return true;
+      }
+    }
+  }
+  return false;
 }
 
 /** `(dma_addr_t)iova << shift`, `pfn * PAGE_SIZE`: zero exactly when the result is, so returning it hands the check on. */

@@ -63,6 +63,8 @@ export interface Resource {
   escaped?: string;
   /** Which kind of holder hands it off at the exit. */
   via?: import('./ownership').Via;
+  /** Some copy of a handle left the locals on this path: stored in memory, or given to a call. */
+  copied?: boolean;
   /** The callee that holds it, when that is the hand-off. */
   keptBy?: string;
   /** Held only by a callee whose result says it failed: the callee's name (for messages). */
