@@ -277,7 +277,19 @@ class Executor {
         const v = (st.visits.get(blk.id) ?? 0) + 1;
         st.visits.set(blk.id, v);
         if (blk.loop && v > this.o.config.budget.loopUnroll + 1) {
-          for (const name of blk.loop.assigned) if (st.env.has(name)) st.env.set(name, sym(`widened:${name}@${blk.id}`));
+          // An endless loop (`do { ... } while (1)`, `for (;;)`) is left only by its returns and
+          // breaks: the widened exit is a path that does not exist.
+          if (endless(blk.loop.node)) return { kind: 'exit', exit: { line: 0, col: 0, text: 'path cut (endless loop widened)', failure: undefined, value: null } };
+          for (const name of blk.loop.assigned) {
+            const old = st.env.get(name);
+            if (!old) continue;
+            const w = sym(`widened:${name}@${blk.id}`);
+            // The widened variable may still hold what the last iteration followed acquired
+            // (`dma` after a frag loop, written to the last descriptor): it names it too.
+            const ok = key(old);
+            for (const r of st.resources) if (r.state === 'live' && r.handles.some((h) => ok.includes(h))) r.handles.push(hkey(w));
+            st.env.set(name, w);
+          }
           // The iterations followed keep what they acquired: stored in a slot (handed off at the exit
           // like any copy) or still the function's own (its unwind loop releases it, or it leaks).
           st.block = blk.loop.exit;
@@ -1001,6 +1013,12 @@ class Executor {
         && (keepsStack(i) || (keepsArg(i) && [...st.mem.keys()].some((p) => p.startsWith(`local:${s.text}[`))))) {
         // An array of handles on the stack (ring_xmit(r, dma_arr, n)) gives the callee the handles themselves.
         this.keepLocal('local:' + s.text, st, by, rk);
+      } else if (s.type === 'field_expression' && !s.text.includes('->')) {
+        // An array member of a struct on the stack (mt76_dma_add_buf(dev, q, tx_info.buf, ...)).
+        const p = this.lpath(s, st, failAt);
+        if (p.mem?.startsWith('local:') && (keepsStack(i) || (keepsArg(i) && [...st.mem.keys()].some((k) => k.startsWith(`${p.mem}[`))))) {
+          this.keepLocal(p.mem, st, by, rk);
+        }
       }
     });
     if (summary) {
@@ -1676,6 +1694,14 @@ function spec_size(res: Resource): number | undefined {
 function compact(v: Val): string {
   const s = show(v);
   return s.length > 48 ? s.slice(0, 45) + '...' : s;
+}
+
+/** `for (;;)`, `while (1)`, `do ... while (true)`. */
+function endless(loop: SyntaxNode): boolean {
+  if (loop.type === 'for_statement') return !loop.childForFieldName('condition');
+  if (loop.type !== 'while_statement' && loop.type !== 'do_statement') return false;
+  const c = loop.childForFieldName('condition');
+  return !!c && /^\(\s*(1|true)\s*\)$/.test(c.text);
 }
 
 /** A call in an unwind ladder: under a goto label, or after one in the same block. */
