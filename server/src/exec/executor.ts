@@ -786,6 +786,15 @@ class Executor {
         if (node.child(0)?.type === '*' && arg) return { mem: `*${this.baseKey(this.ev(arg, st, failAt), st)}` };
         return { mem: '?' + node.startIndex };
       }
+      case 'call_expression': {
+        // sg_dma_address(sg) = dma_map_single(...): the scatterlist's field, as the macro expands.
+        const fname = node.childForFieldName('function')?.text;
+        const a0 = node.childForFieldName('arguments')?.namedChildren[0];
+        if ((fname === 'sg_dma_address' || fname === 'sg_dma_len') && a0) {
+          return { mem: `${this.baseKey(this.ev(a0, st, failAt), st)}->${fname === 'sg_dma_address' ? 'dma_address' : 'dma_length'}` };
+        }
+        return { mem: '?' + node.text.slice(0, 40) };
+      }
       default:
         return { mem: '?' + node.text.slice(0, 40) };
     }
@@ -934,6 +943,18 @@ class Executor {
     const args = argNodes.map((a) => this.ev(a, st, failAt));
     const summary = name ? this.o.summaries.get(name) : undefined;
     const occ = this.occurrence(node, st);
+    if (/^devm_add_action(_or_reset)?$/.test(name) && args[2]) {
+      // devres runs the action at detach, and devm_add_action_or_reset() at once when it fails:
+      // what the action's data holds is the device's to release (tegra20_fuse_free_coherent).
+      const dk = key(args[2]);
+      const root = rootOf(dk);
+      for (const r of st.resources) {
+        if (r.state !== 'live') continue;
+        const held = r.handles.some((h) => dk.includes(h))
+          || [...st.mem].some(([p, v]) => rootOf(p) === root && r.handles.some((h) => key(v).includes(h)));
+        if (held) { r.state = 'maybe-released'; r.releasedBy = this.site(node, name); }
+      }
+    }
     // The result names its arguments, so a handle wrapped by an unknown call (cpu_to_leXX(dma))
     // and then stored is still recognised as handed off.
     // (A helper read for its summary names its parameters the same way: `cpu_to_be32(val)`.)
@@ -1138,6 +1159,11 @@ class Executor {
         let o = 0;
         while (4096 * 2 ** o < n) o++;
         return konst(o);
+      }
+      case 'sg_dma_address': case 'sg_dma_len': {
+        // include/linux/scatterlist.h: the fields dma_map_sg() fills (or the driver assigns).
+        if (!argNodes[0]) return opaque(name, ...a);
+        return this.load(this.lpath(node, st, failAt), st);
       }
       case 'IS_ALIGNED': case 'offset_in_page': {
         // include/linux/align.h, mm.h: decided for constants and for addresses known aligned.
