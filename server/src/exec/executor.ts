@@ -1060,7 +1060,7 @@ class Executor {
           hit = true;
         }
         // Not ours: our own caller's, in its terms (when this function is a helper being read).
-        if (!hit) st.unknownReleases++, st.events = st.events.add({ k: 'unknown-release', site: at, detail: { handle: hk, kinds: rel.kinds } });
+        if (!hit) this.unknownRelease(st, { site: at, detail: { handle: hk, kinds: rel.kinds } });
       }
       // Released through a handle the caller cannot name: any resource of that kind reachable
       // through an argument (stored under it, or handed to the caller's objects) may be it.
@@ -1074,7 +1074,7 @@ class Executor {
             || [...st.mem.entries()].some(([p, v]) => argKeys.some((k) => p.startsWith(k) || rootOf(p) === rootOf(k)) && r.handles.some((h) => key(v).includes(h)));
           if (direct || reachable || argKeys.length === 0) { r.state = 'maybe-released'; r.releasedBy = at; }
         }
-        st.unknownReleases++, st.events = st.events.add({ k: 'unknown-release', site: at, detail: { kinds: [...unresolved] } });
+        this.unknownRelease(st, { site: at, detail: { kinds: [...unresolved] } });
       }
       if (summary.fails) {
         const s = this.site(node, name);
@@ -1092,6 +1092,12 @@ class Executor {
       return ret;
     }
     return ret;
+  }
+
+  /** A release of a handle this function cannot name: what a helper's summary is made of. */
+  private unknownRelease(st: State, e: { site: SiteRef; detail: Record<string, unknown> }): void {
+    st.unknownReleases++;
+    st.events = st.events.add({ k: 'unknown-release', ...e });
   }
 
   /** Whether a destination pointer names memory others reach (not the frame's, not a fresh object's). */
@@ -1462,7 +1468,7 @@ class Executor {
           if (!outside) { r.state = 'maybe-released'; r.releasedBy = site; hit = true; }
         }
       }
-      if (!hit) st.unknownReleases++, st.events = st.events.add({ k: 'unknown-release', site, detail: { handle: hk, kinds: rel.kinds } });
+      if (!hit) this.unknownRelease(st, { site, detail: { handle: hk, kinds: rel.kinds } });
       return;
     }
     let r = candidates.find((x) => x.state === 'live' && x.handles.some((k) => keys.includes(k)));
@@ -1502,7 +1508,7 @@ class Executor {
         // Releasing something we cannot name (an array slot indexed by an unknown, a field we never saw
         // written): it may be any live resource of this kind. Stay quiet about them.
         for (const x of candidates) if (x.state === 'live') { x.state = 'maybe-released'; x.releasedBy = site; }
-        st.unknownReleases++, st.events = st.events.add({ k: 'unknown-release', site, detail: { handle: hk, kinds: rel.kinds } });
+        this.unknownRelease(st, { site, detail: { handle: hk, kinds: rel.kinds } });
       }
       return;
     }
