@@ -372,12 +372,12 @@ class Executor {
   private exec(ins: Instr, st: State, failAt: number | null): void {
     if (ins.k === 'havoc') {
       const occ = this.occurrence(ins.target, st);
-      this.store(this.lpath(ins.target, st, failAt), sym(`iter:${ins.target.text}@${ins.target.startIndex}#${occ}`), st, ins.target);
+      this.store(this.lpath(ins.target, st, failAt), sym(`iter:${ins.target.text}@${ins.target.startIndex}#${occ}`), st);
       return;
     }
     if (ins.k === 'assign') {
       const v = this.ev(ins.right, st, failAt);
-      this.store(this.lpath(ins.left, st, failAt), v, st, ins.left);
+      this.store(this.lpath(ins.left, st, failAt), v, st);
       return;
     }
     if (ins.k === 'eval') {
@@ -607,7 +607,7 @@ class Executor {
         const old = this.load(p, st);
         const inc = node.text.includes('++') ? 1 : -1;
         const nv = add(old, konst(inc));
-        this.store(p, nv, st, arg);
+        this.store(p, nv, st);
         return node.text.trimStart().startsWith(inc === 1 ? '++' : '--') ? nv : old;
       }
       case 'unary_expression': {
@@ -843,12 +843,11 @@ class Executor {
     return sym(p.mem!);
   }
 
-  private store(p: { env?: string; mem?: string }, v: Val, st: State, lnode: SyntaxNode): void {
+  private store(p: { env?: string; mem?: string }, v: Val, st: State): void {
     if (p.env !== undefined) { st.env.set(p.env, v); return; }
     const old = st.mem.get(p.mem!);
     if (old && !isConst(old) && key(old) !== key(v)) this.keepOverwritten(p.mem!, old, v, st);
     st.mem.set(p.mem!, v);
-    void lnode;
     // `*out = call()`: the caller gets the result to check (vfio_iommu_domain_alloc).
     if (p.mem!.startsWith('*param:')) this.markChecked(v, st, 'out-param');
   }
@@ -886,7 +885,7 @@ class Executor {
         v = konst(Number(bop === '|' ? x | y : bop === '&' ? x & y : bop === '<<' ? x << y : bop === '>>' ? x >> y : bop === '*' ? x * y : x));
       } else v = opaque(bop, old, rv);
     }
-    this.store(p, v, st, l);
+    this.store(p, v, st);
     return v;
   }
 
@@ -917,7 +916,7 @@ class Executor {
       const p = { mem: `${this.baseKey(this.ev(argNodes[0], st, failAt), st)}->${argNodes[1].text}` };
       if (!name.endsWith('_set')) return this.load(p, st);
       const v = argNodes[2] ? this.ev(argNodes[2], st, failAt) : konst(0);
-      this.store(p, v, st, node);
+      this.store(p, v, st);
       return v;
     }
     if (name && HELPERS.has(name)) return this.helper(name, node, argNodes, st, failAt);
@@ -1410,12 +1409,12 @@ class Executor {
     const s = stripParens(out);
     if (s.type === 'pointer_expression' && s.child(0)?.type === '&') {
       const t = s.childForFieldName('argument');
-      if (t) this.store(this.lpath(t, st, failAt), v, st, t);
+      if (t) this.store(this.lpath(t, st, failAt), v, st);
       return;
     }
     const pv = this.ev(s, st, failAt);
     const p = { mem: `*${this.baseKey(pv, st)}` };
-    this.store(p, v, st, s);
+    this.store(p, v, st);
   }
 
   private mapEvent(res: Resource, arg: (i: number | undefined) => Val | undefined, st: State, site: SiteRef): void {
