@@ -765,8 +765,8 @@ class Executor {
         if (arrow) {
           // (&qp->kern_qp)->sq_buf is qp->kern_qp.sq_buf: one name for one place (`kqp = &qp->kern_qp;`).
           const base = this.ev(arg, st, failAt);
-          const s = asSym(base);
-          return { mem: s?.startsWith('&') ? `${s.slice(1)}.${field}` : `${this.baseKey(base, st)}->${field}` };
+          const s = addressOf(base);
+          return { mem: s ? `${s.slice(1)}.${field}` : `${this.baseKey(base, st)}->${field}` };
         }
         const p = this.lpath(arg, st, failAt);
         return { mem: `${p.mem ?? key(st.env.get(p.env!) ?? konst(0))}.${field}` };
@@ -783,7 +783,14 @@ class Executor {
       }
       case 'pointer_expression': {
         const arg = node.childForFieldName('argument');
-        if (node.child(0)?.type === '*' && arg) return { mem: `*${this.baseKey(this.ev(arg, st, failAt), st)}` };
+        if (node.child(0)?.type === '*' && arg) {
+          // `*p` with `p = &priv->buf` is priv->buf itself (`u32 **p_comp = &info->word; *p_comp = ...`).
+          const v = this.ev(arg, st, failAt);
+          const a = addressOf(v)?.slice(1);
+          if (a && /[:.\]>]/.test(a)) return { mem: a };
+          if (a && /^[A-Za-z_]\w*$/.test(a) && st.env.has(a)) return { env: a };
+          return { mem: `*${this.baseKey(v, st)}` };
+        }
         return { mem: '?' + node.startIndex };
       }
       case 'call_expression': {
@@ -802,9 +809,8 @@ class Executor {
 
   /** `&x->f` used as a base is the path itself; other bases are their value's key. */
   private baseKey(v: Val, _st: State): string {
-    const s = asSym(v);
-    if (s && s.startsWith('&')) return s.slice(1);
-    return key(v);
+    const s = addressOf(v);
+    return s ? s.slice(1) : key(v);
   }
 
   private loadIdent(name: string, st: State): Val {
@@ -1095,7 +1101,8 @@ class Executor {
 
   /** A release of a handle this function cannot name: what a helper's summary is made of. */
   private unknownRelease(st: State, e: { site: SiteRef; detail: Record<string, unknown> }): void {
-    st.unknownReleases++;
+    const d = e.detail as { handle?: string; kinds?: string[] };
+    st.unknownReleases += `|${(d.kinds ?? []).join(',')}@${d.handle ?? ''}`;
     st.events = st.events.add({ k: 'unknown-release', ...e });
   }
 
@@ -1126,8 +1133,9 @@ class Executor {
     const tail = m[2] + m[3];
     const paths = s.startsWith('&') ? [`${s.slice(1)}.${m[3]}`, s.slice(1) + tail] : [`${s}+0${tail}`];
     for (const p of paths) { const v = st.mem.get(p); if (v) return v; }
-    // Nothing stored there on this path: the value is what was there on entry, as a load reads it.
-    return sym(paths[paths.length - 1]);
+    // Nothing stored there on this path: the value is what was there on entry, as a load reads it
+    // (`(&x[0])->f` is `x[0].f`, as lpath names it).
+    return sym(paths[0]);
   }
 
   /**
@@ -1772,3 +1780,15 @@ export function parseNumber(text: string): number {
 }
 
 export { KIND_NAME, declaratorName };
+
+/**
+ * The place an address names: `&x->f`, and an element's address moved by a constant
+ * (`tnapi = &tp->napi[0]; tnapi++;` is `&tp->napi[1]`), as C's pointer arithmetic counts.
+ */
+function addressOf(v: Val): string | undefined {
+  const s = asSym(v);
+  if (s) return s.startsWith('&') ? s : undefined;
+  if (v.t.length !== 1 || v.t[0][1] !== 1 || !v.t[0][0].startsWith('&')) return undefined;
+  const m = /^(.*)\[(-?\d+)\]$/.exec(v.t[0][0]);
+  return m ? `${m[1]}[${Number(m[2]) + v.c}]` : undefined;
+}

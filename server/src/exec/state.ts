@@ -153,8 +153,9 @@ export class State {
   alias = new Map<string, Val>();
   /** Types of locals, as written (for `sizeof` and aggregate detection). */
   aggregates = new Set<string>();
-  /** Releases of handles this function cannot name (a helper's summary is made of them). */
-  unknownReleases = 0;
+  /** What this path released that the function cannot name (kinds and handle), as a digest part:
+   * a helper's summary is made of them. */
+  unknownReleases = '';
   /** Values given to callees that may keep them (exec/ownership.ts). */
   kept: Log<Kept> = Log.of();
   emu!: EmuBridge;
