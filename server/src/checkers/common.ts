@@ -7,6 +7,14 @@ import type { SiteRef } from '../exec/state';
 import type { Finding, Range, RuleId, Severity } from '../engine/types';
 import type { Config } from '../config';
 
+/** The callers' cleanup after a function fails: how many call sites, the kinds they release. */
+export interface CallerCleanup {
+  callers: number;
+  kinds: Set<string>;
+  /** Every call site's failure handling was read (else nothing is concluded from it). */
+  understood: boolean;
+}
+
 export interface CheckContext {
   fn: string;
   exploration: Exploration;
@@ -17,12 +25,8 @@ export interface CheckContext {
    * open), so everything it acquired and did not release is leaked when it fails.
    */
   entryPoint?: boolean;
-  /**
-   * A caller in the same file cleans up after this function fails (`ret = foo(p); if (ret) goto
-   * err;` where `err:` calls a helper of the file or releases): what it left in the caller's
-   * structs is the caller's to release.
-   */
-  callerCleans?: boolean;
+  /** What the callers in the same file do after this function fails (engine: cleanedByCaller). */
+  callers?: CallerCleanup;
 }
 
 export type Checker = (ctx: CheckContext) => Finding[];

@@ -86,6 +86,13 @@ export function checkLeak(ctx: CheckContext): Finding[] {
       else if (r.escaped) escapedInPlan.add(k);
     }
   }
+  // What the file's callers do after this function fails: a caller whose cleanup releases this
+  // kind of resource (directly or by a helper's summary) takes what was left in its structs;
+  // (5) when every caller is read and none does, the function owns its unwind.
+  const cc = ctx.callers;
+  const callerReleases = (r: Resource) => !!cc && cc.kinds.has(r.kind);
+  const callersLeaveIt = (r: Resource) => !!cc && cc.understood && cc.callers > 0 && !cc.kinds.has(r.kind)
+    && (r.via === 'field' || r.via === 'global' || r.via === 'object') && !r.alsoKeptBy;
   const out: Finding[] = [];
   const done = new Set<number>();
   // A failure injected into a call whose result no path tests is missing-error-path's finding;
@@ -100,6 +107,7 @@ export function checkLeak(ctx: CheckContext): Finding[] {
       let leaked: boolean;
       let unwinder: Resource | undefined;
       let helperName: string | undefined;
+      let uncleaned = false;
       // Another path of the same failure to the same exit handles it: this one is most likely a
       // combination of conditions the analysis could not correlate (a switch default, a flag).
       const k = `${p.failAt}|${p.exit.line}|${p.exit.value ? key(p.exit.value) : ''}|${r.id}`;
@@ -111,11 +119,12 @@ export function checkLeak(ctx: CheckContext): Finding[] {
         // Handed off where the caller can reach it: the caller's, unless this failing exit abandons
         // what the function has shown it unwinds itself. Returned and out-parameter copies count
         // only on exits that do not fail (exec/ownership.ts).
-        const owns = !ctx.callerCleans && ((!!ctx.entryPoint && (r.via === 'field' || r.via === 'global' || r.via === 'object')) || unwound.has(r.site.at) || !!(unwinder = ladder(p, r)) || !!(helperName = unwindHelper(p, r)));
+        const owns = !callerReleases(r) && ((!!ctx.entryPoint && (r.via === 'field' || r.via === 'global' || r.via === 'object'))
+          || unwound.has(r.site.at) || !!(unwinder = ladder(p, r)) || !!(helperName = unwindHelper(p, r)) || (uncleaned = callersLeaveIt(r)));
         leaked = p.exit.failure === true && r.via !== 'returned' && owns && !releasedInPlan.has(k);
       }
       // The caller's sg list after a failure: its caller's cleanup unmaps what the request holds.
-      else if (r.callerObject && ctx.callerCleans && p.exit.failure === true) leaked = false;
+      else if (r.callerObject && callerReleases(r) && p.exit.failure === true) leaked = false;
       // On an exit that does not fail, only a handle that never left the locals is surely lost:
       // one written somewhere (a macro's descriptor store, a helper in a header) most likely lives on.
       else leaked = p.exit.failure === true || !r.copied;
@@ -130,7 +139,8 @@ export function checkLeak(ctx: CheckContext): Finding[] {
       const also = r.lostTo ? ` (it was passed to ${r.lostTo}(), which failed)`
         : r.escaped ? ` (${how}, but this failing return abandons it${unwinder ? `, while it releases the ${KIND_NAME[unwinder.kind]} from line ${unwinder.site.line + 1}`
           : helperName ? `; its unwind calls ${helperName}(), which does not release it`
-          : ctx.entryPoint ? `; after a failed ${/open/.test(ctx.fn) ? 'open nothing calls stop' : 'probe nothing calls remove'}` : ''})` : '';
+          : ctx.entryPoint ? `; after a failed ${/open/.test(ctx.fn) ? 'open nothing calls stop' : 'probe nothing calls remove'}`
+          : uncleaned ? `; no caller in this file releases it after ${ctx.fn}() fails` : ''})` : '';
       const related: Finding['related'] = [
         { range: lineRange(p.exit.line, p.exit.col), message: `the path leaves here: ${p.exit.text}` },
       ];

@@ -12,10 +12,10 @@ import { Config, configKey } from '../config';
 import { buildCfg, buildCfgFromStatements } from '../ir/cfg';
 import { toPlain } from '../ir/plain-node';
 import { explore, Exploration, Summary, PathRecord } from '../exec/executor';
-import { API, KIND_NAME } from '../model/api';
+import { API, KIND_NAME, lookupApi } from '../model/api';
 import { Val } from '../exec/value';
 import type { FileResult, Finding, FunctionResult, PathTrace, Range, ResourceInfo, Severity } from './types';
-import { CheckContext, Checker, siteRange } from '../checkers/common';
+import { CallerCleanup, CheckContext, Checker, siteRange } from '../checkers/common';
 import { checkLeak } from '../checkers/leak';
 import { checkUnmapSize } from '../checkers/unmap-size-mismatch';
 import { checkUnreservedIova } from '../checkers/unreserved-iova';
@@ -27,6 +27,12 @@ import { summarise, digest } from './summaries';
 import { describe } from '../exec/ownership';
 
 export * from './types';
+
+/** Names of other files' functions that may release what an object holds (callers' cleanup only). */
+const RELEASE_LIKE = /(free|release|put|destroy|unref|cleanup|teardown|uninit|fini|deinit|remove|unmap|dealloc|unprepare|reset|shutdown|stop|close)/i;
+
+/** Frees of plain memory: what the object held is lost with it, not released. */
+const PLAIN_FREE = /^(kv?free|kfree_sensitive|kvfree_sensitive|kzfree|vfree|devm_kfree|kmem_cache_free|free_netdev)$/;
 
 /** One checker per rule. */
 export const CHECKERS: Checker[] = [
@@ -154,53 +160,109 @@ class FileContext {
     return (this.entries = out);
   }
 
-  private cleaners = new Map<string, boolean>();
+  private cleaners = new Map<string, CallerCleanup>();
   /**
-   * Whether a caller in this file does something after `name()` fails: the text after a call
-   * (`if (ret) goto err;` and the code under `err:`, or the next statement) calls another function
-   * of the file or an API release.
+   * What the callers in this file do after `name()` fails (docs/ownership.md, "Failing exits"):
+   * the kinds of resource their cleanup releases (the code after `if (ret) goto err;` under
+   * `err:` and the labels it falls through to, or the block of `if (ret) { ... }`), directly or
+   * through the file's helpers by their summaries; a caller that hands the failure on
+   * (`return ret;` with nothing released) passes the question to its own callers, three deep.
+   * `understood` is false when some call site's failure handling could not be read.
    */
-  private cleanedByCaller(name: string): boolean {
+  private cleanedByCaller(name: string, depth = 0): CallerCleanup {
     const hit = this.cleaners.get(name);
-    if (hit !== undefined) return hit;
-    const local = new Set(this.fns.map((f) => f.name));
-    const cleanup = (s: string) => {
-      for (const m of s.matchAll(/\b([A-Za-z_]\w*)\s*\(/g)) {
-        if (m[1] !== name && (local.has(m[1]) || API.get(m[1])?.releases)) return true;
+    if (hit) return hit;
+    const out: CallerCleanup = { callers: 0, kinds: new Set(), understood: true };
+    const self = this.fns.find((f) => f.name === name);
+    // On the stack: a recursion among callers, say nothing.
+    this.cleaners.set(name, { callers: 0, kinds: new Set(), understood: false });
+    const kindsOf = (text: string): Set<string> => {
+      const ks = new Set<string>();
+      for (const m of text.matchAll(/\b([A-Za-z_]\w*)\s*\(/g)) {
+        if (m[1] === name) continue;
+        const api = lookupApi(m[1], this.config.wrappers);
+        if (api?.spec.releases) { for (const k of api.spec.releases.kinds) ks.add(k); continue; }
+        const sm = this.summaries.get(m[1]);
+        if (sm) { for (const k of sm.releases) ks.add(k); for (const r of sm.released) for (const k of r.kinds) ks.add(k); }
+        // A function of another file that may tear the object down (`nvkm_memory_unref(&memory)`):
+        // what it releases is unknown, so nothing is concluded from this caller.
+        else if (RELEASE_LIKE.test(m[1]) && !PLAIN_FREE.test(m[1])) out.understood = false;
       }
-      return false;
+      return ks;
     };
-    let found = false;
+    const passOn = (c: FunctionInfo) => {
+      // A probe or open that fails is not unwound by anyone (no remove, no stop).
+      if (this.entryPoints().has(c.name)) return;
+      if (depth >= 3) { out.understood = false; return; }
+      const up = this.cleanedByCaller(c.name, depth + 1);
+      if (!up.understood || up.callers === 0) { out.understood = false; return; }
+      for (const k of up.kinds) out.kinds.add(k);
+    };
     for (const c of this.fns) {
-      if (found || c.name === name) continue;
+      if (c.name === name) continue;
       const src = this.text.slice(c.startIndex, c.endIndex);
       for (const m of src.matchAll(new RegExp(`\\b${name}\\s*\\(`, 'g'))) {
-        const after = src.slice(m.index!, m.index! + 400);
-        const end = after.indexOf(';');
-        // `ret = foo(p);` then (perhaps past an `else ret = bar(p);`) `if (ret ...)`; or `foo(p)` tested at once.
-        const lhs = /([A-Za-z_]\w*)\s*=\s*$/.exec(src.slice(Math.max(0, m.index! - 60), m.index!))?.[1];
-        let next = after.slice(end + 1, end + 300);
-        if (lhs) {
-          const at = next.search(new RegExp(`\\bif\\s*\\(\\s*(unlikely\\s*\\(\\s*)?!?\\s*${lhs}\\b`));
-          if (at < 0) continue;
-          next = next.slice(at);
+        out.callers++;
+        const before = src.slice(Math.max(0, m.index! - 60), m.index!);
+        // `return foo(p);`: the failure is the caller's own.
+        if (/\breturn\s*$/.test(before)) { passOn(c); continue; }
+        // The `if` that tests the result: around the call (`if (foo(p))`), or after `ret = foo(p);`
+        // (perhaps past an `else ret = bar(p);`).
+        let next: string;
+        const inIf = /\bif\s*\([^;{}]*$/.exec(before);
+        if (inIf) next = src.slice(m.index! - before.length + inIf.index, m.index! + 900);
+        else {
+          const after = src.slice(m.index!, m.index! + 400);
+          const end = after.indexOf(';');
+          next = after.slice(end + 1, end + 300);
+          const lhs = /([A-Za-z_]\w*)\s*=\s*$/.exec(before)?.[1];
+          if (lhs) {
+            const at = next.search(new RegExp(`\\bif\\s*\\(\\s*(unlikely\\s*\\(\\s*)?!?\\s*${lhs}\\b`));
+            if (at < 0) { out.understood = false; continue; }
+            next = next.slice(at);
+          }
         }
         const test = /^\s*if\s*\(/.exec(next);
-        if (!test) continue;
-        // the condition, parentheses balanced
-        let depth = 1;
+        if (!test) { out.understood = false; continue; }
+        let d = 1;
         let i = test[0].length;
-        for (; i < next.length && depth > 0; i++) depth += next[i] === '(' ? 1 : next[i] === ')' ? -1 : 0;
-        const body = next.slice(i).replace(/^\s*\{/, '');
-        const go = /^\s*goto\s+(\w+)\s*;/.exec(body);
+        for (; i < next.length && d > 0; i++) d += next[i] === '(' ? 1 : next[i] === ')' ? -1 : 0;
+        // Which way the test goes: `if (ret)` / `if (!p)` / `if (IS_ERR(p))` run the failure; `if (!ret)`
+        // and `if (p)` the success (then the failure is elsewhere: not read).
+        const cond = next.slice(test[0].length, i - 1).replace(/^\s*(unlikely|likely)\s*\(/, '').trim();
+        const negated = /^!/.test(cond) || /==\s*0\b/.test(cond);
+        if (!(/IS_ERR|<\s*0|!=\s*0/.test(cond) || (self?.returnsPointer ? negated : !negated))) { out.understood = false; continue; }
+        // The statement or block the failure runs: a `goto` in it leads to the unwind labels.
+        let body = next.slice(i);
+        if (/^\s*\{/.test(body)) {
+          let b = 0, j = body.indexOf('{');
+          for (; j < body.length; j++) { b += body[j] === '{' ? 1 : body[j] === '}' ? -1 : 0; if (b === 0) break; }
+          body = body.slice(body.indexOf('{') + 1, j);
+        } else body = body.slice(0, body.indexOf(';') + 1);
+        const go = /\bgoto\s+(\w+)\s*;/.exec(body);
+        let cleanup = body;
         if (go) {
           const at = src.search(new RegExp(`\\n\\s*${go[1]}\\s*:`));
-          if (at >= 0 && cleanup(src.slice(at, at + 600))) { found = true; break; }
-        } else if (cleanup(body.slice(0, Math.max(0, body.search(/;/)) + 1))) { found = true; break; }
+          if (at < 0) { out.understood = false; continue; }
+          const rest = src.slice(at);
+          const ret = rest.search(/\breturn\b[^;]*;/);
+          cleanup = body.slice(0, go.index) + rest.slice(0, ret < 0 ? rest.length : ret + rest.slice(ret).indexOf(';') + 1);
+        }
+        // Only a cleanup that leaves (`return`, or a `goto` to labels that do) is read: after
+        // `break;` or a logged warning the failure goes on elsewhere, or is ignored and kept.
+        if (!go && !/\breturn\b/.test(cleanup)) { out.understood = false; continue; }
+        const ks = kindsOf(cleanup);
+        for (const k of ks) out.kinds.add(k);
+        if (ks.size > 0) continue;
+        // Nothing released: the failure handed on (`return ret;`) is for the callers' callers to
+        // unwind; one swallowed (`return;`, `return 0;`) leaves what was stored to live on.
+        const ret = /\breturn\b\s*([^;]*);/.exec(cleanup)?.[1].trim();
+        if (ret === undefined || ret === '' || ret === '0') { out.understood = false; continue; }
+        passOn(c);
       }
     }
-    this.cleaners.set(name, found);
-    return found;
+    this.cleaners.set(name, out);
+    return out;
   }
 
   /** Explore a helper's body for its summary (engine/summaries.ts); a small budget of its own. */
@@ -228,7 +290,10 @@ class FileContext {
     };
     if (!base.usesApi) return { ...base, findings: [], paths: [], resources: [] };
     const src = this.text.slice(f.startIndex, f.endIndex);
-    const ck = run ? '' : createHash('sha1').update(this.fileKey).update(src).update(this.definesKey(src)).digest('base64');
+    // What its callers do after it fails decides who owns its unwind: part of its key.
+    const cc = this.cleanedByCaller(f.name);
+    const ownKey = `${this.entryPoints().has(f.name)}|${cc.callers}|${cc.understood}|${[...cc.kinds].sort().join(',')}`;
+    const ck = run ? '' : createHash('sha1').update(this.fileKey).update(src).update(this.definesKey(src)).update(ownKey).digest('base64');
     if (cache && !run) {
       const hit = cache.get(ck);
       if (hit) return relocate(hit, f);
@@ -278,7 +343,7 @@ class FileContext {
 
   private results(f: FunctionInfo, ex: Exploration): Omit<FunctionResult, 'name' | 'range' | 'nameRange' | 'usesApi'> {
     const ctx: CheckContext = { fn: f.name, exploration: ex, config: this.config, entryPoint: this.entryPoints().has(f.name),
-      callerCleans: this.cleanedByCaller(f.name) };
+      callers: this.cleanedByCaller(f.name) };
     let findings: Finding[] = [];
     for (const c of CHECKERS) findings.push(...c(ctx));
     findings = applySeverity(findings, this.config);

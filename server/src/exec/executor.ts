@@ -103,6 +103,9 @@ const WRITE_ACCESSOR = /^(write[bwlq]|write[bwlq]_relaxed|iowrite\d*|__raw_write
  */
 const NOT_KEEPING = /(^|_)(write_?reg\w*|reg_?write\w*|wr(32|64|_reg)|clear_page|copy_page|memset_io|memcpy_(to|from)io)$|^(write[bwlq]|write[bwlq]_relaxed|iowrite\d*|__raw_write|lo_hi_write|hi_lo_write|dev_|pr_|printk|netdev_(err|warn|info|dbg|notice)|netif_(err|warn|info|dbg)|trace_|WARN|BUG|dma_sync_|memset|memcpy|memmove|copy_from_user|copy_to_user|sg_copy_to_buffer|sg_copy_from_buffer|put_unaligned|lower_32_bits|upper_32_bits|cpu_to_|le\d+_to_cpu|be\d+_to_cpu|kv?free|print_hex_dump|dump_stack|seq_printf|snprintf|sprintf|scnprintf)|^[A-Z][A-Z0-9_]*$/;
 
+/** Frees of plain memory (not the DMA API's): what the object held is gone. */
+const FREE_OBJECT = /^(kv?free|kfree_sensitive|kvfree_sensitive|kzfree|vfree|devm_kfree|kmem_cache_free)$/;
+
 /** Copies: what the source holds lands in the destination. */
 const COPY = /^(memcpy|memmove|__builtin_memcpy|memcpy_toio)$/;
 /** The symbol of a call we cannot see (innermost first): `param:foo(dma_map_single@12#0+0)@40#0`. */
@@ -257,6 +260,7 @@ class Executor {
       r.escaped = h && (h.path !== undefined ? 'stored in ' + h.path : h.how);
       r.via = h?.via;
       r.keptBy = h?.by;
+      r.alsoKeptBy = h && h.via !== 'callee' ? handOffOf(st, r, hs.filter((x) => x.off.via === 'callee'), kind)?.by : undefined;
       if (!r.copied) for (const [p, v] of st.mem) { if (p.startsWith('local:')) continue; const k = key(v); if (r.handles.some((x) => k.includes(x))) { r.copied = true; break; } }
       if (!h) for (const [k, by] of lost) if (r.handles.some((x) => k.includes(x))) { r.lostTo = by; break; }
     }
@@ -946,6 +950,23 @@ class Executor {
       return opaque(`${name}@${node.startIndex}`, ...vals);
     }
     const args = argNodes.map((a) => this.ev(a, st, failAt));
+    if (FREE_OBJECT.test(name)) {
+      // Freed memory holds nothing: a handle whose only copy was in the object is lost with it
+      // (`kfree(txq->txbuffs)` after an unwind that forgot the blocks stored in its slots).
+      const obj = args[/^(kmem_cache_free|devm_kfree)$/.test(name) ? 1 : 0];
+      if (obj && !isConst(obj)) this.forget(obj, st);
+    }
+    if (name === 'dmaengine_unmap_put' && args[0] && !isConst(args[0])) {
+      // drivers/dma/dmaengine.c: the last reference unmaps every address in unmap->addr[].
+      const k = this.baseKey(args[0], st);
+      const held = [...st.mem].filter(([p]) => p.startsWith(k) && /^(->|\.|\[)/.test(p.slice(k.length))).map(([, v]) => key(v));
+      for (const r of st.resources) {
+        if (r.state === 'live' && r.kind === 'dma-mapping' && r.handles.some((h) => held.some((v) => v.includes(h)))) {
+          r.state = 'maybe-released';
+          r.releasedBy = this.site(node, name);
+        }
+      }
+    }
     const summary = name ? this.o.summaries.get(name) : undefined;
     const occ = this.occurrence(node, st);
     if (/^devm_add_action(_or_reset)?$/.test(name) && args[2]) {
@@ -1097,6 +1118,14 @@ class Executor {
       return ret;
     }
     return ret;
+  }
+
+  /** Drop what memory says about the object `ptr` points to (it was freed). */
+  private forget(ptr: Val, st: State): void {
+    const k = this.baseKey(ptr, st);
+    for (const p of [...st.mem.keys()]) {
+      if (p.length > k.length && p.startsWith(k) && /^(->|\.|\[)/.test(p.slice(k.length))) st.mem.delete(p);
+    }
   }
 
   /** A release of a handle this function cannot name: what a helper's summary is made of. */

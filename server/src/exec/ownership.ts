@@ -86,7 +86,7 @@ export function rootOf(k: string): string {
 }
 
 /** Allocators whose result is a fresh object, not one of the caller's, whatever they are given. */
-export const FRESH_ALLOCATOR = /^(kv?[mzc]alloc(_array|_node|_objs)?|kmalloc_array|kcalloc|kmemdup|kstrdup|kmem_cache_z?alloc|vz?alloc|alloc_skb|__?netdev_alloc_skb(_ip_align)?|napi_alloc_skb|dev_alloc_skb|build_skb)$/;
+export const FRESH_ALLOCATOR = /^(kv?[mzc]alloc(_array|_node|_objs)?|kmalloc_array|kcalloc|kmemdup|kstrdup|kmem_cache_z?alloc|vz?alloc|alloc_skb|__?netdev_alloc_skb(_ip_align)?|napi_alloc_skb|dev_alloc_skb|build_skb|dmaengine_get_unmap_data)$/;
 
 /** A fresh object's root: the result of an allocator call (executor: `kzalloc()@123#0`). */
 export function isFresh(root: string): boolean {

@@ -67,6 +67,8 @@ export interface Resource {
   copied?: boolean;
   /** The callee that holds it, when that is the hand-off. */
   keptBy?: string;
+  /** A callee that also holds it at the exit, whatever the first hand-off is (the path's, for messages). */
+  alsoKeptBy?: string;
   /** Held only by a callee whose result says it failed: the callee's name (for messages). */
   lostTo?: string;
   /** Its identity is an object of the caller (its sg list, its domain): the caller can undo it. */
