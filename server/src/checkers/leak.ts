@@ -93,6 +93,10 @@ export function checkLeak(ctx: CheckContext): Finding[] {
   const callerReleases = (r: Resource) => !!cc && cc.kinds.has(r.kind);
   const callersLeaveIt = (r: Resource) => !!cc && cc.understood && cc.callers > 0 && !cc.kinds.has(r.kind)
     && (r.via === 'field' || r.via === 'global' || r.via === 'object') && !r.alsoKeptBy;
+  // Allocated only because the caller's slot was empty (`if (!np->queue_mem) np->queue_mem =
+  // dma_alloc_coherent(...)`): a buffer cached in the struct across calls, its teardown's to free.
+  const lazy = (p: PathRecord, r: Resource) => [...p.state.mem].some(([at, v]) =>
+    !at.startsWith('local:') && p.state.facts.get(at + '+0')?.zero === true && r.handles.some((h) => key(v).includes(h)));
   const out: Finding[] = [];
   const done = new Set<number>();
   // A failure injected into a call whose result no path tests is missing-error-path's finding;
@@ -119,8 +123,8 @@ export function checkLeak(ctx: CheckContext): Finding[] {
         // Handed off where the caller can reach it: the caller's, unless this failing exit abandons
         // what the function has shown it unwinds itself. Returned and out-parameter copies count
         // only on exits that do not fail (exec/ownership.ts).
-        const owns = !callerReleases(r) && ((!!ctx.entryPoint && (r.via === 'field' || r.via === 'global' || r.via === 'object'))
-          || unwound.has(r.site.at) || !!(unwinder = ladder(p, r)) || !!(helperName = unwindHelper(p, r)) || (uncleaned = callersLeaveIt(r)));
+        const owns = !callerReleases(r) && ((!!ctx.entryPoint && (r.via === 'field' || r.via === 'global' || r.via === 'object') && !lazy(p, r))
+          || unwound.has(r.site.at) || !!(unwinder = ladder(p, r)) || !!(helperName = unwindHelper(p, r)) || (uncleaned = callersLeaveIt(r) && !lazy(p, r)));
         leaked = p.exit.failure === true && r.via !== 'returned' && owns && !releasedInPlan.has(k);
       }
       // The caller's sg list after a failure: its caller's cleanup unmaps what the request holds.
