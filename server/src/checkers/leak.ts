@@ -15,7 +15,7 @@ import type { Finding } from '../engine/types';
 import { key } from '../exec/value';
 import { CheckContext, finding, lineRange, pathPhrase, siteRange } from './common';
 import type { PathRecord } from '../exec/executor';
-import { describe, rootOf } from '../exec/ownership';
+import { describe, holds, rootOf } from '../exec/ownership';
 import type { Resource } from '../exec/state';
 
 const VERB: Record<string, string> = {
@@ -72,7 +72,7 @@ export function checkLeak(ctx: CheckContext): Finding[] {
     if (!kept.length) continue;
     for (const r of p.state.resources) {
       if (r.state !== 'released' || r.relSeq === undefined) continue;
-      for (const k of kept) if ((k.seq ?? 0) < r.relSeq && r.handles.some((h) => k.key.includes(h))) transient.add(`${r.site.at}|${k.by}`);
+      for (const k of kept) if ((k.seq ?? 0) < r.relSeq && r.handles.some((h) => holds(k.key, h))) transient.add(`${r.site.at}|${k.by}`);
     }
   }
   // Resources some path of each failure plan releases: a sibling path of the same plan that
@@ -96,7 +96,7 @@ export function checkLeak(ctx: CheckContext): Finding[] {
   // Allocated only because the caller's slot was empty (`if (!np->queue_mem) np->queue_mem =
   // dma_alloc_coherent(...)`): a buffer cached in the struct across calls, its teardown's to free.
   const lazy = (p: PathRecord, r: Resource) => [...p.state.mem].some(([at, v]) =>
-    !at.startsWith('local:') && p.state.facts.get(at + '+0')?.zero === true && r.handles.some((h) => key(v).includes(h)));
+    !at.startsWith('local:') && p.state.facts.get(at + '+0')?.zero === true && r.handles.some((h) => holds(key(v), h)));
   const out: Finding[] = [];
   const done = new Set<number>();
   // A failure injected into a call whose result no path tests is missing-error-path's finding;

@@ -14,7 +14,7 @@ import { declaratorName, stripParens } from '../ir/cfg';
 import { lookupApi, ApiSpec, HELPERS, KIND_NAME } from '../model/api';
 import { EmuBridge } from '../model/emulate';
 import { State, Resource, SiteRef, Fact } from './state';
-import { holders, handOffOf, isHandedOff, rootOf, ExitKind, FRESH_ALLOCATOR, isFresh } from './ownership';
+import { holders, handOffOf, isHandedOff, rootOf, ExitKind, FRESH_ALLOCATOR, isFresh, holds } from './ownership';
 import { signFromBounds } from './bounds';
 import {
   Val, konst, sym, key, add, sub, mulConst, opaque, isConst, asSym, provablyDifferent, provablyEqual, hex, show, pretty,
@@ -261,8 +261,8 @@ class Executor {
       r.via = h?.via;
       r.keptBy = h?.by;
       r.alsoKeptBy = h && h.via !== 'callee' ? handOffOf(st, r, hs.filter((x) => x.off.via === 'callee'), kind)?.by : undefined;
-      if (!r.copied) for (const [p, v] of st.mem) { if (p.startsWith('local:')) continue; const k = key(v); if (r.handles.some((x) => k.includes(x))) { r.copied = true; break; } }
-      if (!h) for (const [k, by] of lost) if (r.handles.some((x) => k.includes(x))) { r.lostTo = by; break; }
+      if (!r.copied) for (const [p, v] of st.mem) { if (p.startsWith('local:')) continue; const k = key(v); if (r.handles.some((x) => holds(k, x))) { r.copied = true; break; } }
+      if (!h) for (const [k, by] of lost) if (r.handles.some((x) => holds(k, x))) { r.lostTo = by; break; }
     }
     this.paths.push({ state: st, exit, failAt, label, snapshots: [] });
   }
@@ -984,7 +984,7 @@ class Executor {
     // The result names its arguments, so a handle wrapped by an unknown call (cpu_to_leXX(dma))
     // and then stored is still recognised as handed off.
     // (A helper read for its summary names its parameters the same way: `cpu_to_be32(val)`.)
-    const handleArgs = args.map(key).filter((k) => st.resources.some((r) => r.state === 'live' && r.handles.some((h) => k.includes(h)))
+    const handleArgs = args.map(key).filter((k) => st.resources.some((r) => r.state === 'live' && r.handles.some((h) => holds(k, h)))
       || (this.o.asHelper && k.includes('param:') && k.length < 200));
     // ... and says whether it may be an object others reach (scsi_sglist(sc) of a parameter, a
     // descriptor from a driver's pool, to_foo(dev)): the result of a call we cannot see is, unless
@@ -1022,7 +1022,7 @@ class Executor {
     // handle that never left the locals (checkers/leak.ts). Conversions, register writes and
     // copies only look at it (DESIGN §2).
     if (handleArgs.length && (setter || !NOT_KEEPING.test(name) || intoMemory)) {
-      for (const r of st.resources) if (r.state === 'live' && !r.copied && r.handles.some((h) => handleArgs.some((k) => k.includes(h)))) r.copied = true;
+      for (const r of st.resources) if (r.state === 'live' && !r.copied && r.handles.some((h) => handleArgs.some((k) => holds(k, h)))) r.copied = true;
     }
     let roots: Set<string> | undefined;
     args.forEach((a, i) => {

@@ -161,6 +161,24 @@ export function holders(st: State, exit: ExitKind, ret: Val | null, failedKeeper
   return out;
 }
 
+/**
+ * Whether a value key holds the handle `h`: mentions it other than as the base of a load through
+ * it. `cpu_to_le64(dma+0)` and `dma+0+16` hold it; `sb+0->tx_pkts` (a counter read out of the
+ * buffer) and `*sb+0` do not.
+ */
+export function holds(k: string, h: string): boolean {
+  if (!h) return false;
+  for (let i = k.indexOf(h); i >= 0; i = k.indexOf(h, i + 1)) {
+    // `*sb+0` loads through it; `4096*pfn+0` is a multiple of it.
+    if (k[i - 1] === '*' && !/\d/.test(k[i - 2] ?? '')) continue;
+    // ...except a struct iova's own range, which names it (`find_iova(PHYS_PFN(...))`, DESIGN §2).
+    const after = k.slice(i + h.length, i + h.length + 12);
+    if (/^(\+0)?(->|\.|\[)/.test(after) && !/^(\+0)?->pfn_(lo|hi)\b/.test(after)) continue;
+    return true;
+  }
+  return false;
+}
+
 /** "stored in priv->dma", "returned", "passed to foo()": a resource's `escaped` as the source writes it. */
 export function describe(escaped: string): string {
   return escaped.startsWith('stored in ') ? `stored in ${pretty(escaped.slice(10))}` : escaped;
@@ -174,10 +192,10 @@ export function handOffOf(st: State, r: Resource, hs: Holder[], exit: ExitKind =
   for (const h of hs) {
     for (const x of r.handles) {
       if (h.object) { if (x.startsWith('&') && rootOf(x) === h.key) return h.off; continue; }
-      if (h.key.includes(x)) return h.off;
+      if (holds(h.key, x)) return h.off;
       // `if (dma != virt_to_phys(pages)) goto out; return pages;`: pages stands for dma.
       const a = h.single !== undefined ? st.alias.get(x) : undefined;
-      if (a && key(a).includes(h.single!)) return h.off;
+      if (a && holds(key(a), h.single!)) return h.off;
     }
   }
   return undefined;
