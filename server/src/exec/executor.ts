@@ -101,7 +101,7 @@ const WRITE_ACCESSOR = /^(write[bwlq]|write[bwlq]_relaxed|iowrite\d*|__raw_write
  * Calls that look at a handle but never keep it (DESIGN §2): register writes, conversions,
  * copies, logging, upper-case macros given a scalar.
  */
-const NOT_KEEPING = /(^|_)(write_?reg\w*|reg_?write\w*|wr(32|64|_reg)|clear_page|copy_page|memset_io|memcpy_(to|from)io)$|^(write[bwlq]|write[bwlq]_relaxed|iowrite\d*|__raw_write|lo_hi_write|hi_lo_write|dev_|pr_|printk|netdev_(err|warn|info|dbg|notice)|netif_(err|warn|info|dbg)|trace_|WARN|BUG|dma_sync_|memset|memcpy|memmove|copy_from_user|copy_to_user|sg_copy_to_buffer|sg_copy_from_buffer|put_unaligned|lower_32_bits|upper_32_bits|cpu_to_|le\d+_to_cpu|be\d+_to_cpu|kv?free|print_hex_dump|dump_stack|seq_printf|snprintf|sprintf|scnprintf)|^[A-Z][A-Z0-9_]*$/;
+const NOT_KEEPING = /(^|_)(write_?reg\w*|reg_?write\w*|wr(32|64|_reg)|clear_page|copy_page|memset_io|memcpy_(to|from)io)$|^(regmap_(field_)?(write|update_bits|bulk_write|raw_write|set_bits|clear_bits|write_bits)|write[bwlq]|write[bwlq]_relaxed|iowrite\d*|__raw_write|lo_hi_write|hi_lo_write|dev_|pr_|printk|netdev_(err|warn|info|dbg|notice)|netif_(err|warn|info|dbg)|trace_|WARN|BUG|dma_sync_|memset|memcpy|memmove|copy_from_user|copy_to_user|sg_copy_to_buffer|sg_copy_from_buffer|put_unaligned|lower_32_bits|upper_32_bits|cpu_to_|le\d+_to_cpu|be\d+_to_cpu|kv?free|print_hex_dump|dump_stack|seq_printf|snprintf|sprintf|scnprintf)|^[A-Z][A-Z0-9_]*$/;
 
 /** Frees of plain memory (not the DMA API's): what the object held is gone. */
 const FREE_OBJECT = /^(kv?free|kfree_sensitive|kvfree_sensitive|kzfree|vfree|devm_kfree|kmem_cache_free)$/;
@@ -252,7 +252,12 @@ class Executor {
     // What the caller can reach at this exit (exec/ownership.ts): the rest is still the function's.
     const kind: ExitKind = exit.failure === true ? 'failure' : exit.failure === false ? 'success' : 'unknown';
     const lost = new Map<string, string>();
-    const hs = holders(st, kind, exit.value, lost);
+    // An int function returning a call's result that it tested (`err = regmap_write(m, REG, dma);
+    // if (err) goto out; ... out: return err;`) returns a status, not the handle the call was given.
+    const rs = exit.value ? asSym(exit.value) : undefined;
+    const status = !this.o.returnsPointer && rs !== undefined && /@\d+#\d+$/.test(rs) && st.facts.has(rs + '+0')
+      && !st.resources.some((r) => r.handles.includes(rs + '+0') || r.handles.includes(rs));
+    const hs = holders(st, kind, status ? null : exit.value, lost);
     for (const r of st.resources) {
       if (r.state !== 'live') continue;
       const h = handOffOf(st, r, hs, kind);

@@ -130,7 +130,9 @@ export function holders(st: State, exit: ExitKind, ret: Val | null, failedKeeper
     else for (const [n] of v.t) objects.add(rootOf(n));
   };
   // A failing return (-errno, NULL, ERR_PTR()) carries no resource, whatever it was computed from.
-  if (ret && exit !== 'failure') addVal(ret, { how: 'returned', via: 'returned' });
+  // Nor does a value the path proved zero (`err = regmap_write(map, REG, dma); if (err) goto out;
+  // ... return err;`): what it was computed from is not returned.
+  if (ret && exit !== 'failure' && st.facts.get(key(ret))?.zero !== true) addVal(ret, { how: 'returned', via: 'returned' });
   // Memory first, callees last: a callee that only used a handle (see checkers/leak.ts) must not
   // hide a copy stored where the caller reaches it. Kept objects make their memory reachable, so
   // they are known before the walk and listed after it.
