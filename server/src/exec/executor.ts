@@ -1018,6 +1018,8 @@ class Executor {
     const rk = key(ret);
     // memcpy(dst, src, n) into memory others reach copies what src holds there.
     const copy = COPY.test(name) && args.length >= 2 && this.sharedTarget(args[0]);
+    // memcpy(&pd_entry->bp.addr, page, sizeof(...)) copies the struct: what src holds, dst now holds.
+    if (COPY.test(name) && args.length >= 2) this.copyMem(args[1], args[0], st);
     // writel(val, bd) with `bd` this function's parameter: a descriptor or a register, as its
     // caller passes (a helper's summary says which).
     const throughParam = WRITE_ACCESSOR.test(name) && !intoMemory
@@ -1138,6 +1140,33 @@ class Executor {
     const d = e.detail as { handle?: string; kinds?: string[] };
     st.unknownReleases += `|${(d.kinds ?? []).join(',')}@${d.handle ?? ''}`;
     st.events = st.events.add({ k: 'unknown-release', ...e });
+  }
+
+  /**
+   * A struct copy through pointers (memcpy(dst, src, n)): every place stored under `*src` on this
+   * path is stored at the same place under `*dst`. `&x` names x's fields as `x.f`, a pointer p
+   * names them `p->f` (lpath).
+   */
+  private copyMem(src: Val, dst: Val, st: State): void {
+    if (isConst(src) || isConst(dst)) return;
+    const fields = (v: Val): { prefix: string; sep: string } => {
+      const a = addressOf(v);
+      return a ? { prefix: a.slice(1), sep: '.' } : { prefix: key(v), sep: '->' };
+    };
+    const from = fields(src);
+    const to = fields(dst);
+    if (from.prefix === to.prefix) return;
+    const copies: [string, Val][] = [];
+    for (const [p, v] of st.mem) {
+      if (!p.startsWith(from.prefix)) continue;
+      const rest = p.slice(from.prefix.length);
+      let tail: string | undefined;
+      if (rest.startsWith(from.sep)) tail = rest.slice(from.sep.length);
+      if (tail === undefined || !/^[A-Za-z_]/.test(tail)) continue;
+      copies.push([`${to.prefix}${to.sep}${tail}`, v]);
+      if (copies.length > 64) return;
+    }
+    for (const [p, v] of copies) this.store({ mem: p }, v, st);
   }
 
   /** Whether a destination pointer names memory others reach (not the frame's, not a fresh object's). */
