@@ -14,7 +14,7 @@ import { declaratorName, stripParens } from '../ir/cfg';
 import { lookupApi, ApiSpec, HELPERS, KIND_NAME } from '../model/api';
 import { EmuBridge } from '../model/emulate';
 import { State, Resource, SiteRef, Fact } from './state';
-import { holders, handOffOf, isHandedOff, rootOf, ExitKind, FRESH_ALLOCATOR, isFresh, holds } from './ownership';
+import { holders, handOffOf, isHandedOff, rootOf, ExitKind, FRESH_ALLOCATOR, isFresh, holds, contains } from './ownership';
 import { signFromBounds } from './bounds';
 import {
   Val, konst, sym, key, add, sub, mulConst, opaque, isConst, asSym, provablyDifferent, provablyEqual, hex, show, pretty,
@@ -255,7 +255,12 @@ class Executor {
     // An int function returning a call's result that it tested (`err = regmap_write(m, REG, dma);
     // if (err) goto out; ... out: return err;`) returns a status, not the handle the call was given.
     const rs = exit.value ? asSym(exit.value) : undefined;
-    const status = !this.o.returnsPointer && rs !== undefined && /@\d+#\d+$/.test(rs) && st.facts.has(rs + '+0')
+    // A call that may keep what it was given returns what the caller needs to find it again (an
+    // async cookie): only a call that keeps nothing returns a bare status.
+    const callee = rs ? /^(?:param:)?(\w+)\((.*)\)@\d+#\d+$/.exec(rs) : null;
+    const keepsNothing = !!callee && (callee[2] === '' || NOT_KEEPING.test(callee[1])
+      || (this.o.summaries.get(callee[1])?.keeps === false));
+    const status = !this.o.returnsPointer && keepsNothing && rs !== undefined && st.facts.has(rs + '+0')
       && !st.resources.some((r) => r.handles.includes(rs + '+0') || r.handles.includes(rs));
     const hs = holders(st, kind, status ? null : exit.value, lost);
     for (const r of st.resources) {
@@ -977,19 +982,19 @@ class Executor {
     if (/^devm_add_action(_or_reset)?$/.test(name) && args[2]) {
       // devres runs the action at detach, and devm_add_action_or_reset() at once when it fails:
       // what the action's data holds is the device's to release (tegra20_fuse_free_coherent).
-      const dk = key(args[2]);
-      const root = rootOf(dk);
-      for (const r of st.resources) {
-        if (r.state !== 'live') continue;
-        const held = r.handles.some((h) => dk.includes(h))
-          || [...st.mem].some(([p, v]) => rootOf(p) === root && r.handles.some((h) => key(v).includes(h)));
-        if (held) { r.state = 'maybe-released'; r.releasedBy = this.site(node, name); }
-      }
+      this.releaseUnder(args[2], undefined, this.site(node, name), st);
+    }
+    if (/^kref_put(_mutex|_lock)?$/.test(name) && args[0] && argNodes[1]?.type === 'identifier') {
+      // kref_put(&req->refcount, dma_req_free): the release callback, a helper of this file, runs
+      // on the last reference and releases what the object holds (it reaches it by container_of()).
+      const cb = this.o.summaries.get(argNodes[1].text);
+      const kinds = new Set([...(cb?.releases ?? []), ...(cb?.released ?? []).flatMap((x) => x.kinds)]);
+      if (kinds.size) this.releaseUnder(args[0], kinds, this.site(node, name), st);
     }
     // The result names its arguments, so a handle wrapped by an unknown call (cpu_to_leXX(dma))
     // and then stored is still recognised as handed off.
     // (A helper read for its summary names its parameters the same way: `cpu_to_be32(val)`.)
-    const handleArgs = args.map(key).filter((k) => st.resources.some((r) => r.state === 'live' && r.handles.some((h) => holds(k, h)))
+    const handleArgs = args.map(key).filter((k) => st.resources.some((r) => r.state === 'live' && r.handles.some((h) => holds(k, h) || contains(k, h)))
       || (this.o.asHelper && k.includes('param:') && k.length < 200));
     // ... and says whether it may be an object others reach (scsi_sglist(sc) of a parameter, a
     // descriptor from a driver's pool, to_foo(dev)): the result of a call we cannot see is, unless
@@ -1029,7 +1034,7 @@ class Executor {
     // handle that never left the locals (checkers/leak.ts). Conversions, register writes and
     // copies only look at it (DESIGN §2).
     if (handleArgs.length && (setter || !NOT_KEEPING.test(name) || intoMemory)) {
-      for (const r of st.resources) if (r.state === 'live' && !r.copied && r.handles.some((h) => handleArgs.some((k) => holds(k, h)))) r.copied = true;
+      for (const r of st.resources) if (r.state === 'live' && !r.copied && r.handles.some((h) => handleArgs.some((k) => holds(k, h) || contains(k, h)))) r.copied = true;
     }
     let roots: Set<string> | undefined;
     args.forEach((a, i) => {
@@ -1140,6 +1145,22 @@ class Executor {
     const d = e.detail as { handle?: string; kinds?: string[] };
     st.unknownReleases += `|${(d.kinds ?? []).join(',')}@${d.handle ?? ''}`;
     st.events = st.events.add({ k: 'unknown-release', ...e });
+  }
+
+  /**
+   * A release by someone given the object (devres's action data, a kref's release callback): the
+   * live resources of these kinds (any, when undefined) that the object holds may be released.
+   */
+  private releaseUnder(obj: Val, kinds: Set<string> | undefined, at: SiteRef, st: State): void {
+    const dk = key(obj);
+    const root = rootOf(dk);
+    for (const r of st.resources) {
+      if (r.state !== 'live' || (kinds && !kinds.has(r.kind))) continue;
+      // Held: the object's own fields (`req->sgt.sgl`, as loaded), or stored under it on this path.
+      const held = r.handles.some((h) => dk.includes(h) || rootOf(h) === root)
+        || [...st.mem].some(([p, v]) => rootOf(p) === root && r.handles.some((h) => key(v).includes(h)));
+      if (held) { r.state = 'maybe-released'; r.releasedBy = at; }
+    }
   }
 
   /**

@@ -181,6 +181,20 @@ export function holds(k: string, h: string): boolean {
   return false;
 }
 
+/**
+ * Whether an argument `k` gives a callee the object a handle `h` was loaded from: `req+0` for
+ * `req+0->sgt.sgl`, `&req+0->sgt+0` for `req+0->sgt.sgl` (the callee reaches the handle through it).
+ */
+export function contains(k: string, h: string): boolean {
+  if (!k.endsWith('+0') || k.length < 3) return false;
+  const base = k.slice(0, -2);
+  if (base.startsWith('&')) {
+    const b = base.slice(1);
+    return h.startsWith(b + '.') || h.startsWith(b + '[');
+  }
+  return h.startsWith(k + '->');
+}
+
 /** "stored in priv->dma", "returned", "passed to foo()": a resource's `escaped` as the source writes it. */
 export function describe(escaped: string): string {
   return escaped.startsWith('stored in ') ? `stored in ${pretty(escaped.slice(10))}` : escaped;
