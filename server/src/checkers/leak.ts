@@ -66,10 +66,12 @@ export function checkLeak(ctx: CheckContext): Finding[] {
   };
   // A callee that the function releases the resource after, on some path, only used it
   // (mhi_fw_load_bhi(cntrl, dma, size); dma_free_coherent(...)): it keeps nothing on the others.
+  // Only a release on an exit that does not fail says so: an unwind that unmaps after a failure
+  // undoes a descriptor store as well (dpaa2_sg_set_addr(sgt, addr); ... err: dma_unmap_single()).
   const transient = new Set<string>();
   for (const p of paths) {
     const kept = p.state.kept.toArray();
-    if (!kept.length) continue;
+    if (!kept.length || p.exit.failure === true) continue;
     for (const r of p.state.resources) {
       if (r.state !== 'released' || r.relSeq === undefined) continue;
       for (const k of kept) if ((k.seq ?? 0) < r.relSeq && r.handles.some((h) => holds(k.key, h))) transient.add(`${r.site.at}|${k.by}`);
@@ -112,13 +114,14 @@ export function checkLeak(ctx: CheckContext): Finding[] {
       let unwinder: Resource | undefined;
       let helperName: string | undefined;
       let uncleaned = false;
+      let usedOnly = false;
       // Another path of the same failure to the same exit handles it: this one is most likely a
       // combination of conditions the analysis could not correlate (a switch default, a flag).
       const k = `${p.failAt}|${p.exit.line}|${p.exit.value ? key(p.exit.value) : ''}|${r.id}`;
       const sibling = releasedInPlan.has(k) || (!r.escaped && escapedInPlan.has(k));
       if (sibling) leaked = false;
       else if (r.leaksOnlyOnFailure) leaked = p.exit.failure === true;
-      else if (r.via === 'callee' && r.keptBy && transient.has(`${r.site.at}|${r.keptBy}`)) leaked = true;
+      else if (r.via === 'callee' && r.keptBy && transient.has(`${r.site.at}|${r.keptBy}`)) leaked = usedOnly = true;
       else if (r.escaped || r.ownedByContainer) {
         // Handed off where the caller can reach it: the caller's, unless this failing exit abandons
         // what the function has shown it unwinds itself. Returned and out-parameter copies count
@@ -141,6 +144,7 @@ export function checkLeak(ctx: CheckContext): Finding[] {
       const rel = [...own, ...kernel].slice(0, 2).map((n) => n + '()').join(' or ');
       const how = r.escaped?.startsWith('belongs') || r.escaped?.startsWith('its ') ? r.escaped : `it was ${describe(r.escaped ?? '')}`;
       const also = r.lostTo ? ` (it was passed to ${r.lostTo}(), which failed)`
+        : usedOnly ? ` (${r.keptBy}() only uses it: another path releases it after that call)`
         : r.escaped ? ` (${how}, but this failing return abandons it${unwinder ? `, while it releases the ${KIND_NAME[unwinder.kind]} from line ${unwinder.site.line + 1}`
           : helperName ? `; its unwind calls ${helperName}(), which does not release it`
           : ctx.entryPoint ? `; after a failed ${/open/.test(ctx.fn) ? 'open nothing calls stop' : 'probe nothing calls remove'}`
