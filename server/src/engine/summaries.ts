@@ -27,7 +27,7 @@ const directCache = new Map<string, Direct>();
 const bodyCache = new Map<string, Summary>();
 
 /** Statements whose effect a caller sees: a store through a pointer, a copy, a write accessor. */
-const SEEN_BY_CALLER = /(->|\.\w+|\]|\*\w+)\s*[|&+^]?=[^=]|\bmem(cpy|move)\s*\(|\b(write[bwlq]|iowrite\d*|__raw_write[bwlq]|put_unaligned\w*)\s*\(/;
+const SEEN_BY_CALLER = /(->\s*\w+|\.\w+|\]|\*\w+)\s*[|&+^]?=[^=]|\bmem(cpy|move)\s*\(|\b(write[bwlq]|iowrite\d*|__raw_write[bwlq]|put_unaligned\w*)\s*\(/;
 
 /** Longest helper read from its body (characters); longer ones keep the textual summary. */
 const MAX_BODY = 24000;
@@ -113,7 +113,7 @@ export function summarise(fns: FunctionInfo[], config: Config, text: string, rea
 
 /** A summary as a stable string: part of every caller's cache key. */
 export function digest(s: Summary): string {
-  return JSON.stringify([[...s.releases].sort(), s.released, s.fails, s.keeps, s.keepsParams ?? null, s.keepsIfMemory ?? null]);
+  return JSON.stringify([[...s.releases].sort(), s.released, s.fails, s.keeps, s.keepsParams ?? null, s.keepsIfMemory ?? null, s.keepsOnFailure ?? null]);
 }
 
 /** What the paths of a helper's exploration say to its callers. */
@@ -123,6 +123,7 @@ function fromBody(f: FunctionInfo, ex: Exploration, textual: Summary): Summary {
   const released = new Map<string, { kinds: string[]; handle: string }>();
   const keeps = new Set<number>();
   const ifMemory = new Set<number>();
+  const onFailure = new Set<number>();
   let failing = false;
   let paths = 0;
   const tokens = params.map((n) => (n && /^[A-Za-z_]\w*$/.test(n) ? new RegExp(`param:${n}(?![\\w])`) : null));
@@ -140,7 +141,15 @@ function fromBody(f: FunctionInfo, ex: Exploration, textual: Summary): Summary {
       if (/(^|[^a-z])(param:|g:)/.test(d.handle)) released.set(d.kinds.join(',') + '|' + d.handle, { kinds: d.kinds, handle: d.handle });
       else for (const k of d.kinds) releases.add(k);
     }
-    if (p.exit.failure === true) continue;
+    if (p.exit.failure === true) {
+      // Stored before the step that fails, and left there: the caller's struct holds it anyway.
+      for (const h of holders(p.state, 'failure', null)) {
+        if (h.object || h.off.via === 'callee') continue;
+        const home = h.path ? rootOf(h.path) : undefined;
+        tokens.forEach((t, i) => { if (t && t.test(h.key) && home !== `param:${params[i]}` && !h.off.throughParam) onFailure.add(i); });
+      }
+      continue;
+    }
     // Kept: a parameter's value (or what it points to) stored where the caller reaches it, other
     // than back into that same parameter's object, or given to a callee that keeps it.
     for (const h of holders(p.state, 'success', null)) {
@@ -158,6 +167,7 @@ function fromBody(f: FunctionInfo, ex: Exploration, textual: Summary): Summary {
     fails: failing ? (f.returnsPointer ? 'null' : 'neg-errno') : ex.overBudget ? textual.fails : null,
     keeps: keeps.size > 0, keepsParams: [...keeps].sort((a, b) => a - b),
     keepsIfMemory: [...ifMemory].filter((i) => !keeps.has(i)).sort((a, b) => a - b), params,
+    keepsOnFailure: onFailure.size ? [...onFailure].filter((i) => keeps.has(i)).sort((a, b) => a - b) : undefined,
   };
 }
 

@@ -37,6 +37,8 @@ export interface Summary {
   keepsParams?: number[];
   /** Parameters it writes through another pointer parameter: kept when the caller passes `&mem`. */
   keepsIfMemory?: number[];
+  /** Parameters it keeps on a failing path too (vdev->notify = buf; then the command fails). */
+  keepsOnFailure?: number[];
   /** Its parameters' names, to read `released` handles in a caller's terms. */
   params: string[];
 }
@@ -1040,7 +1042,10 @@ class Executor {
     args.forEach((a, i) => {
       if (isConst(a) || !(keepsArg(i) || (copy && i === 1))) return;
       const k = key(a);
-      if (handleArgs.includes(k)) st.kept = st.kept.add({ seq: st.events.length, key: k, by, ret: rk, throughParam: throughParam || undefined });
+      if (handleArgs.includes(k)) {
+        st.kept = st.kept.add({ seq: st.events.length, key: k, by, ret: rk, throughParam: throughParam || undefined,
+          evenOnFailure: summary?.keepsOnFailure?.includes(i) || undefined });
+      }
       // A fresh object that holds a handle (buf->dma = ...; list_add(&buf->node, &priv->list)): the
       // callee may keep the object, and with it what the object holds.
       if (!st.mem.size || /^&?(param:|g:|local:)/.test(k)) return;

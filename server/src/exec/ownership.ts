@@ -39,6 +39,8 @@ export interface Kept {
   throughParam?: boolean;
   /** Events logged before the call (a release after it shows the callee only used the handle). */
   seq?: number;
+  /** The callee's body keeps it on its failing paths too (stored before the step that fails). */
+  evenOnFailure?: boolean;
 }
 
 export type Via = 'returned' | 'out-param' | 'field' | 'global' | 'object' | 'callee' | 'caller-object';
@@ -138,7 +140,7 @@ export function holders(st: State, exit: ExitKind, ret: Val | null, failedKeeper
   // they are known before the walk and listed after it.
   const keptVals: [string, HandOff][] = [];
   for (const k of st.kept) {
-    if (exit === 'failure' && callFailed(st.facts, k.ret)) { failedKeepers?.set(k.key, k.by); continue; }
+    if (exit === 'failure' && callFailed(st.facts, k.ret) && !k.evenOnFailure) { failedKeepers?.set(k.key, k.by); continue; }
     keptVals.push([k.key, { how: `passed to ${k.by}()`, via: 'callee', byCall: k.ret, by: k.by, throughParam: k.throughParam }]);
     objects.add(rootOf(k.key));
   }
