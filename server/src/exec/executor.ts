@@ -164,6 +164,8 @@ class Executor {
   private paths: PathRecord[] = [];
   private overBudget?: string;
   private fallibleSites = new Map<number, { site: SiteRef; checked: boolean }>();
+  /** Unions on the stack (their members alias). */
+  private unions = new Set<string>();
   private lines: string[];
 
   constructor(private o: ExecOptions) {
@@ -403,6 +405,7 @@ class Executor {
     }
     if (ins.aggregate) {
       st.env.set(ins.name, sym('local:' + ins.name));
+      if (ins.union) this.unions.add('local:' + ins.name);
       // `struct desc d = { .addr = dma };`: keep what the initialiser holds, so handing `&d` on hands it on.
       if (ins.init) st.mem.set(`local:${ins.name}.{}`, this.ev(ins.init, st, failAt));
       return;
@@ -862,11 +865,29 @@ class Executor {
     if (p.env !== undefined) return st.env.get(p.env) ?? sym('g:' + p.env);
     const m = st.mem.get(p.mem!);
     if (m) return m;
+    // A member of a union on the stack not written as such: whatever its other members hold.
+    if (this.unions.size) {
+      const u = /^(local:\w+)\./.exec(p.mem!);
+      if (u && this.unions.has(u[1])) {
+        const held = [...st.mem].filter(([k, v]) => k.startsWith(u[1] + '.') && !isConst(v)).map(([, v]) => v);
+        if (held.length) return opaque('union', ...held.slice(0, 8));
+      }
+    }
     return sym(p.mem!);
   }
 
   private store(p: { env?: string; mem?: string }, v: Val, st: State): void {
     if (p.env !== undefined) { st.env.set(p.env, v); return; }
+    if (this.unions.size) {
+      // Writing one member of a union overwrites the others (`re.d64 = 0; re.s.addr = dma;`).
+      const u = /^(local:\w+)\.(\w+)/.exec(p.mem!);
+      if (u && this.unions.has(u[1])) {
+        for (const k of [...st.mem.keys()]) {
+          const o = /^(local:\w+)\.(\w+)/.exec(k);
+          if (o && o[1] === u[1] && o[2] !== u[2]) st.mem.delete(k);
+        }
+      }
+    }
     const old = st.mem.get(p.mem!);
     if (old && !isConst(old) && key(old) !== key(v)) this.keepOverwritten(p.mem!, old, v, st);
     st.mem.set(p.mem!, v);

@@ -22,7 +22,7 @@ export type Instr =
   /** `left = right` (a ternary assignment split into its two arms). */
   | { k: 'assign'; left: SyntaxNode; right: SyntaxNode }
   /** Declare a local; `init` is the initialiser expression, if any. */
-  | { k: 'decl'; name: string; node: SyntaxNode; init: SyntaxNode | null; aggregate: boolean };
+  | { k: 'decl'; name: string; node: SyntaxNode; init: SyntaxNode | null; aggregate: boolean; union?: boolean };
 
 export type Term =
   | { k: 'jump'; to: number }
@@ -138,7 +138,9 @@ class Builder {
           const typeNode = node.childForFieldName('type');
           const aggregate = declr!.type === 'array_declarator' || init?.type === 'initializer_list' ||
             (declr!.type === 'identifier' && !!typeNode && /^(struct_specifier|union_specifier)$/.test(typeNode.type));
-          this.blocks[cur].instrs.push({ k: 'decl', name, node: d, init, aggregate });
+          // A union's members share their storage: what one holds, the others read (octeon's ring entry).
+          const union = declr!.type === 'identifier' && typeNode?.type === 'union_specifier' || undefined;
+          this.blocks[cur].instrs.push({ k: 'decl', name, node: d, init, aggregate, union });
         }
         return cur;
       case 'expression_statement': {
