@@ -15,3 +15,6 @@ if [ ${#need[@]} -gt 0 ]; then
   apt-get install -y -qq --no-install-recommends "${need[@]}"
 fi
 node scripts/vscode/setup.mjs
+# The Linux 6.12 driver sources the real-bug test reads (Debian's linux-source-6.12, extracted
+# outside the repository; nothing from the kernel is committed).
+bash scripts/kernel-source.sh

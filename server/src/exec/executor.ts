@@ -105,6 +105,9 @@ const WRITE_ACCESSOR = /^(write[bwlq]|write[bwlq]_relaxed|iowrite\d*|__raw_write
  */
 const NOT_KEEPING = /(^|_)(write_?reg\w*|reg_?write\w*|wr(32|64|_reg)|clear_page|copy_page|memset_io|memcpy_(to|from)io)$|^(regmap_(field_)?(write|update_bits|bulk_write|raw_write|set_bits|clear_bits|write_bits)|write[bwlq]|write[bwlq]_relaxed|iowrite\d*|__raw_write|lo_hi_write|hi_lo_write|dev_|pr_|printk|netdev_(err|warn|info|dbg|notice)|netif_(err|warn|info|dbg)|trace_|WARN|BUG|dma_sync_|memset|memcpy|memmove|copy_from_user|copy_to_user|sg_copy_to_buffer|sg_copy_from_buffer|put_unaligned|lower_32_bits|upper_32_bits|cpu_to_|le\d+_to_cpu|be\d+_to_cpu|kv?free|print_hex_dump|dump_stack|seq_printf|snprintf|sprintf|scnprintf)|^[A-Z][A-Z0-9_]*$/;
 
+/** Setters of a device's driver data (the object remove() gets back). */
+const DRVDATA_SET = /^(pci|platform|dev|spi|i2c|amba|usb|hid|mdio|sdio|serdev|auxiliary|vio|macio)_set_drvdata$/;
+
 /** Frees of plain memory (not the DMA API's): what the object held is gone. */
 const FREE_OBJECT = /^(kv?free|kfree_sensitive|kvfree_sensitive|kzfree|vfree|devm_kfree|kmem_cache_free)$/;
 
@@ -999,6 +1002,11 @@ class Executor {
           r.releasedBy = this.site(node, name);
         }
       }
+    }
+    if (DRVDATA_SET.test(name) && args.length >= 2 && !isConst(args[0]) && !isConst(args[1])) {
+      // pci_set_drvdata(pdev, card): the device holds the driver's object from now on, and remove()
+      // (or a probe's unwind through it) finds it there: what the object holds is reachable.
+      this.store({ mem: `${this.baseKey(args[0], st)}->driver_data` }, args[1], st);
     }
     const summary = name ? this.o.summaries.get(name) : undefined;
     const occ = this.occurrence(node, st);
