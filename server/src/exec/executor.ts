@@ -101,9 +101,9 @@ const WRITE_ACCESSOR = /^(write[bwlq]|write[bwlq]_relaxed|iowrite\d*|__raw_write
 
 /**
  * Calls that look at a handle but never keep it (DESIGN §2): register writes, conversions,
- * copies, logging, upper-case macros given a scalar.
+ * copies, checksums and comparisons of a buffer, logging, upper-case macros given a scalar.
  */
-const NOT_KEEPING = /(^|_)(write_?reg\w*|reg_?write\w*|wr(32|64|_reg)|clear_page|copy_page|memset_io|memcpy_(to|from)io)$|^(regmap_(field_)?(write|update_bits|bulk_write|raw_write|set_bits|clear_bits|write_bits)|write[bwlq]|write[bwlq]_relaxed|iowrite\d*|__raw_write|lo_hi_write|hi_lo_write|dev_|pr_|printk|netdev_(err|warn|info|dbg|notice)|netif_(err|warn|info|dbg)|trace_|WARN|BUG|dma_sync_|memset|memcpy|memmove|copy_from_user|copy_to_user|sg_copy_to_buffer|sg_copy_from_buffer|put_unaligned|lower_32_bits|upper_32_bits|cpu_to_|le\d+_to_cpu|be\d+_to_cpu|kv?free|print_hex_dump|dump_stack|seq_printf|snprintf|sprintf|scnprintf)|^[A-Z][A-Z0-9_]*$/;
+const NOT_KEEPING = /(^|_)(write_?reg\w*|reg_?write\w*|wr(32|64|_reg)|clear_page|copy_page|memset_io|memcpy_(to|from)io)$|^(regmap_(field_)?(write|update_bits|bulk_write|raw_write|set_bits|clear_bits|write_bits)|crc(8|16|32|64|_itu_t|_ccitt|_t10dif)\w*|crc32c?|memcmp|memchr_inv|csum_partial\w*|jhash\w*|get_random_bytes|write[bwlq]|write[bwlq]_relaxed|iowrite\d*|__raw_write|lo_hi_write|hi_lo_write|dev_|pr_|printk|netdev_(err|warn|info|dbg|notice)|netif_(err|warn|info|dbg)|trace_|WARN|BUG|dma_sync_|memset|memcpy|memmove|copy_from_user|copy_to_user|sg_copy_to_buffer|sg_copy_from_buffer|put_unaligned|lower_32_bits|upper_32_bits|cpu_to_|le\d+_to_cpu|be\d+_to_cpu|kv?free|print_hex_dump|dump_stack|seq_printf|snprintf|sprintf|scnprintf)|^[A-Z][A-Z0-9_]*$/;
 
 /** Setters of a device's driver data (the object remove() gets back). */
 const DRVDATA_SET = /^(pci|platform|dev|spi|i2c|amba|usb|hid|mdio|sdio|serdev|auxiliary|vio|macio)_set_drvdata$/;
@@ -1064,8 +1064,12 @@ class Executor {
     // macro, a helper in a header): on an exit that does not fail, a leak is reported only for a
     // handle that never left the locals (checkers/leak.ts). Conversions, register writes and
     // copies only look at it (DESIGN §2).
-    if (handleArgs.length && (setter || !NOT_KEEPING.test(name) || intoMemory)) {
-      for (const r of st.resources) if (r.state === 'live' && !r.copied && r.handles.some((h) => handleArgs.some((k) => holds(k, h) || contains(k, h)))) r.copied = true;
+    // A helper whose body was read copies only what it keeps (pci_endpoint_test_writel() writes a
+    // register: the mapping stays the function's to unmap).
+    const copiedArgs = !handleArgs.length ? [] : summary?.keepsParams ? args.map(key).filter((k, i) => handleArgs.includes(k) && keepsArg(i))
+      : setter || !NOT_KEEPING.test(name) || intoMemory ? handleArgs : [];
+    if (copiedArgs.length) {
+      for (const r of st.resources) if (r.state === 'live' && !r.copied && r.handles.some((h) => copiedArgs.some((k) => holds(k, h) || contains(k, h)))) r.copied = true;
     }
     let roots: Set<string> | undefined;
     args.forEach((a, i) => {
