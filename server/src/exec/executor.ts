@@ -1125,7 +1125,23 @@ class Executor {
       const unresolved = new Set(summary.releases);
       for (const rel of summary.released) {
         const h = this.translate(rel.handle, args, st, summary.params);
-        if (h === undefined) { for (const k of rel.kinds) unresolved.add(k); continue; }
+        if (h === undefined) {
+          // A slot of an array the caller names (`adapter->tx_ltb_dma[idx]`): what is stored under
+          // that array, not every resource of the kind.
+          const pre = this.translateSlot(rel.handle, args, summary.params);
+          if (pre === undefined) { for (const k of rel.kinds) unresolved.add(k); continue; }
+          let hit = false;
+          for (const r of st.resources) {
+            if (r.state !== 'live' || !rel.kinds.includes(r.kind)) continue;
+            if (!r.handles.some((x) => x.startsWith(pre))
+              && ![...st.mem].some(([p, v]) => p.startsWith(pre) && r.handles.some((x) => holds(key(v), x)))) continue;
+            r.state = 'maybe-released';
+            r.releasedBy = at;
+            hit = true;
+          }
+          if (!hit && /^&?(param:|g:)/.test(pre)) this.unknownRelease(st, { site: at, detail: { handle: pre, kinds: rel.kinds } });
+          continue;
+        }
         const hk = hkey(h);
         let hit = false;
         for (const r of st.resources) {
@@ -1258,6 +1274,23 @@ class Executor {
     // Nothing stored there on this path: the value is what was there on entry, as a load reads it
     // (`(&x[0])->f` is `x[0].f`, as lpath names it).
     return sym(paths[0]);
+  }
+
+  /**
+   * The caller's name for the array a helper's release indexes by a value of its own
+   * (`param:adapter+0->tx_ltb_dma[param:idx+0]` is `priv+0->tx_ltb_dma[`, a prefix of its slots).
+   */
+  private translateSlot(handle: string, args: Val[], params: string[]): string | undefined {
+    const m = /^param:([A-Za-z_]\w*)\+0(->|\.)(.*)$/.exec(handle);
+    if (!m) return undefined;
+    const cut = m[3].search(/\[(?!-?\d+\])/);
+    if (cut < 0) return undefined;
+    const head = m[3].slice(0, cut + 1);
+    if (head.includes('param:') || !/^[A-Za-z_]/.test(head)) return undefined;
+    const i = params.indexOf(m[1]);
+    const s = i >= 0 && args[i] ? asSym(args[i]) : undefined;
+    if (!s) return undefined;
+    return s.startsWith('&') ? `${s.slice(1)}.${head}` : `${s}+0${m[2]}${head}`;
   }
 
   /**
