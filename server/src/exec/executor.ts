@@ -1128,7 +1128,7 @@ class Executor {
         if (h === undefined) {
           // A slot of an array the caller names (`adapter->tx_ltb_dma[idx]`): what is stored under
           // that array, not every resource of the kind.
-          const pre = this.translateSlot(rel.handle, args, summary.params);
+          const pre = this.translateSlot(rel.handle, args, st, summary.params);
           if (pre === undefined) { for (const k of rel.kinds) unresolved.add(k); continue; }
           let hit = false;
           for (const r of st.resources) {
@@ -1280,7 +1280,7 @@ class Executor {
    * The caller's name for the array a helper's release indexes by a value of its own
    * (`param:adapter+0->tx_ltb_dma[param:idx+0]` is `priv+0->tx_ltb_dma[`, a prefix of its slots).
    */
-  private translateSlot(handle: string, args: Val[], params: string[]): string | undefined {
+  private translateSlot(handle: string, args: Val[], st: State, params: string[]): string | undefined {
     const m = /^param:([A-Za-z_]\w*)\+0(->|\.)(.*)$/.exec(handle);
     if (!m) return undefined;
     const cut = m[3].search(/\[(?!-?\d+\])/);
@@ -1290,7 +1290,11 @@ class Executor {
     const i = params.indexOf(m[1]);
     const s = i >= 0 && args[i] ? asSym(args[i]) : undefined;
     if (!s) return undefined;
-    return s.startsWith('&') ? `${s.slice(1)}.${head}` : `${s}+0${m[2]}${head}`;
+    // The array's base as the caller holds it: a pointer field loaded (`ce->chanlist`, a
+    // devm_kcalloc()'d array) names its slots by the pointer's value.
+    const base = (s.startsWith('&') ? `${s.slice(1)}.${head}` : `${s}+0${m[2]}${head}`).slice(0, -1);
+    const v = st.mem.get(base.replace(/\+0$/, ''));
+    return `${v && !isConst(v) ? this.baseKey(v, st) : base}[`;
   }
 
   /**
