@@ -47,6 +47,7 @@ const BUGS: [string, number, string][] = [
   ['drivers/scsi/qla4xxx/ql4_os.c', 3420, 'leak'], // a mapping not unmapped when the response buffer allocation fails
   ['drivers/crypto/stm32/stm32-cryp.c', 1020, 'leak'], // stm32_cryp_dma_start
   ['drivers/net/ethernet/arc/emac_main.c', 451, 'leak'], // a failed open leaves the rx buffers mapped
+  ['drivers/scsi/qla2xxx/qla_sup.c', 2805, 'leak'], // qla28xx_write_flash_data never frees the SFUB buffer
 ];
 
 const present = fs.existsSync(path.join(CORPUS, 'drivers'));
