@@ -994,14 +994,7 @@ class Executor {
     }
     if (name === 'dmaengine_unmap_put' && args[0] && !isConst(args[0])) {
       // drivers/dma/dmaengine.c: the last reference unmaps every address in unmap->addr[].
-      const k = this.baseKey(args[0], st);
-      const held = [...st.mem].filter(([p]) => p.startsWith(k) && /^(->|\.|\[)/.test(p.slice(k.length))).map(([, v]) => key(v));
-      for (const r of st.resources) {
-        if (r.state === 'live' && r.kind === 'dma-mapping' && r.handles.some((h) => held.some((v) => v.includes(h)))) {
-          r.state = 'maybe-released';
-          r.releasedBy = this.site(node, name);
-        }
-      }
+      this.releaseUnder(args[0], new Set(['dma-mapping']), this.site(node, name), st);
     }
     if (DRVDATA_SET.test(name) && args.length >= 2 && !isConst(args[0]) && !isConst(args[1])) {
       // pci_set_drvdata(pdev, card): the device holds the driver's object from now on, and remove()
