@@ -51,8 +51,17 @@ export const ConfigSchema = z.object({
     maxPaths: z.number().int().min(1).max(100000).default(256),
     /** Iterations a loop is unrolled (0, 1, ... this many). */
     loopUnroll: z.number().int().min(1).max(8).default(2),
-    /** Wall time per function, in milliseconds. */
-    timeMsPerFunction: z.number().int().min(10).max(60000).default(500),
+    /**
+     * Steps (statements and branch decisions, over all paths) per function: the budget that
+     * makes two runs of the same tree give the same answer. A helper read for its summary gets
+     * an eighth of it.
+     */
+    maxSteps: z.number().int().min(100).max(100000000).default(60000),
+    /**
+     * Wall-clock guard per function, in milliseconds: a last resort for a machine far slower than
+     * the step budget assumes, reported as such (results may then differ between runs).
+     */
+    timeMsPerFunction: z.number().int().min(10).max(60000).default(2000),
   }).strict().prefault({}),
   /** A driver's own functions that behave like a kernel API: "ipu6_mmu_map": "iommu_map". */
   wrappers: z.record(z.string(), WrapperSchema).default({}),

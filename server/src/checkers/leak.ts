@@ -10,7 +10,7 @@
  * Mirrors DMA-API debug's "DMA-API: device driver has pending DMA allocations while
  * released from device" (kernel/dma/debug.c), found statically on every path.
  */
-import { KIND_NAME, releasersOf } from '../model/api';
+import { KIND_NAME, releasersFor } from '../model/api';
 import type { Finding } from '../engine/types';
 import { key } from '../exec/value';
 import { CheckContext, finding, lineRange, pathPhrase, siteRange } from './common';
@@ -23,6 +23,17 @@ const VERB: Record<string, string> = {
   'dma-sgtable': 'unmapped', 'coherent': 'freed', 'pool-block': 'freed', 'pages': 'freed', 'domain': 'freed',
   'attachment': 'detached', 'iommu-mapping': 'unmapped',
 };
+
+/** What an unwind label's name says it releases, by kind: `err_unmap`, `free_desc`, `out_dealloc`. */
+const UNMAP = /^(unmap\w*|dma_?unmap\w*|unmapping)$/;
+const FREE = /^(free\w*|dealloc\w*|release\w*|put)$/;
+const LABEL_VERB: Record<string, RegExp> = {
+  'dma-mapping': UNMAP, 'dma-sg': UNMAP, 'dma-sgtable': UNMAP, 'iommu-mapping': UNMAP,
+  'coherent': FREE, 'pool-block': FREE, 'pages': FREE, 'iova': FREE, 'iova-fast': FREE, 'dma-iova': FREE,
+  'domain': FREE, 'attachment': /^detach\w*$/,
+};
+/** Words of a label that name no object: `err`, `out`, `fail`, `dma`, numbers. */
+const LABEL_NOISE = /^(err\w*|out|fail\w*|error|exit|done|cleanup|undo|unwind|bail|abort|dma|buf|mem|memory|and|all|\d+)$/;
 
 /**
  * A release is the unwind of a failing path when it comes after the failure (one before it is a
@@ -99,6 +110,51 @@ export function checkLeak(ctx: CheckContext): Finding[] {
   // dma_alloc_coherent(...)`): a buffer cached in the struct across calls, its teardown's to free.
   const lazy = (p: PathRecord, r: Resource) => [...p.state.mem].some(([at, v]) =>
     !at.startsWith('local:') && p.state.facts.get(at + '+0')?.zero === true && r.handles.some((h) => holds(key(v), h)));
+  // (6) an init's contract (coding-style.rst, "Centralized exiting of functions"): a function that
+  //     fails undoes what it set up. A resource it stored at a fixed field of the caller's struct,
+  //     followed by the failure of a later step, is its to release, unless a caller of the file
+  //     is seen to clean that kind up (5 decides when every caller is read). Not for what a loop
+  //     acquired (a ring refill leaves the slots it filled to the ring's teardown) nor a slot
+  //     at a computed index.
+  const loopSites = new Set<number>();
+  for (const p of paths) for (const r of p.state.resources) if (r.occurrence > 0) loopSites.add(r.site.at);
+  //     And only in a function seen to unwind: some failing path releases something after its
+  //     failure. One that never does leaves its partial setup to the caller's teardown by
+  //     design (hantro's codec init, whose caller runs the codec's exit after a failure).
+  const unwindsSomething = paths.some((p) => p.exit.failure === true && p.state.failSeq !== undefined
+    && p.state.resources.some((o) => o.state === 'released' && (o.relSeq ?? 0) > p.state.failSeq!));
+  const initContract = (p: PathRecord, r: Resource) => process.env.IOMMU_LENS_C6 !== '0' && unwindsSomething && !!cc && (!cc.understood || cc.callers === 0)
+    && (r.via === 'field' || r.via === 'global') && !r.alsoKeptBy && !loopSites.has(r.site.at)
+    && p.state.failSeq !== undefined && p.state.failSeq > r.seq
+    && !!r.escaped?.startsWith('stored in ') && !/\[(?!\d+\])/.test(r.escaped) && !lazy(p, r);
+  // (7) the failing path passes an unwind label whose name says it releases this kind of
+  //     resource (`err_unmap:`, `free_rx_ring:`), naming it or nothing in particular, and
+  //     nothing of that kind is released after the failure: what the label is for is what the
+  //     path abandons.
+  const promisedBy = (p: PathRecord, r: Resource): string | undefined => {
+    // After the failure: an injected one, or (a test of its own, `if (err) goto ...`) after r.
+    const after = p.state.failSeq ?? r.seq + 1;
+    if (after <= r.seq) return undefined;
+    const verb = LABEL_VERB[r.kind];
+    if (!verb) return undefined;
+    // A loop's slots go to a helper's or a loop's unwind the analysis may not name one by one.
+    if (loopSites.has(r.site.at)) return undefined;
+    if (p.state.resources.some((o) => o !== r && o.kind === r.kind && o.state !== 'live' && (o.relSeq ?? 0) > after)) return undefined;
+    let n = 0;
+    for (const e of p.state.events) {
+      if (n++ < after) continue;
+      if (e.k === 'unknown-release' && ((e.detail?.kinds as string[] | undefined) ?? []).includes(r.kind)) return undefined;
+    }
+    const where = (r.escaped ?? '').toLowerCase();
+    for (const [name, block] of ctx.exploration.labels ?? []) {
+      if (!p.state.visits.has(block)) continue;
+      const words = name.toLowerCase().split(/_+/).filter(Boolean);
+      if (!words.some((w) => verb.test(w))) continue;
+      const objects = words.filter((w) => !verb.test(w) && !LABEL_NOISE.test(w) && w.length > 1);
+      if (objects.length === 0 || objects.some((w) => where.includes(w))) return name;
+    }
+    return undefined;
+  };
   const out: Finding[] = [];
   const done = new Set<number>();
   // A failure injected into a call whose result no path tests is missing-error-path's finding;
@@ -115,6 +171,8 @@ export function checkLeak(ctx: CheckContext): Finding[] {
       let helperName: string | undefined;
       let uncleaned = false;
       let usedOnly = false;
+      let contract = false;
+      let label: string | undefined;
       // Another path of the same failure to the same exit handles it: this one is most likely a
       // combination of conditions the analysis could not correlate (a switch default, a flag).
       const k = `${p.failAt}|${p.exit.line}|${p.exit.value ? key(p.exit.value) : ''}|${r.id}`;
@@ -126,8 +184,8 @@ export function checkLeak(ctx: CheckContext): Finding[] {
         // Handed off where the caller can reach it: the caller's, unless this failing exit abandons
         // what the function has shown it unwinds itself. Returned and out-parameter copies count
         // only on exits that do not fail (exec/ownership.ts).
-        const owns = !callerReleases(r) && ((!!ctx.entryPoint && (r.via === 'field' || r.via === 'global' || r.via === 'object') && !lazy(p, r))
-          || unwound.has(r.site.at) || !!(unwinder = ladder(p, r)) || !!(helperName = unwindHelper(p, r)) || (uncleaned = callersLeaveIt(r) && !lazy(p, r)));
+        const owns = !!(label = promisedBy(p, r)) || !callerReleases(r) && ((!!ctx.entryPoint && (r.via === 'field' || r.via === 'global' || r.via === 'object') && !lazy(p, r))
+          || unwound.has(r.site.at) || !!(unwinder = ladder(p, r)) || !!(helperName = unwindHelper(p, r)) || (uncleaned = callersLeaveIt(r) && !lazy(p, r)) || (contract = initContract(p, r)));
         leaked = p.exit.failure === true && r.via !== 'returned' && owns && !releasedInPlan.has(k);
       }
       // The caller's sg list after a failure: its caller's cleanup unmaps what the request holds.
@@ -138,7 +196,7 @@ export function checkLeak(ctx: CheckContext): Finding[] {
       if (!leaked) continue;
       done.add(r.site.at);
       // The driver's own release wrappers first (ipu6_mmu_unmap for ipu6_mmu_map), then the kernel's.
-      const kernel = releasersOf(r.kind);
+      const kernel = releasersFor(r.api, r.kind);
       const own = Object.entries(ctx.config.wrappers)
         .filter(([, w]) => kernel.includes(typeof w === 'string' ? w : w.api)).map(([n]) => n);
       const rel = [...own, ...kernel].slice(0, 2).map((n) => n + '()').join(' or ');
@@ -148,7 +206,9 @@ export function checkLeak(ctx: CheckContext): Finding[] {
         : r.escaped ? ` (${how}, but this failing return abandons it${unwinder ? `, while it releases the ${KIND_NAME[unwinder.kind]} from line ${unwinder.site.line + 1}`
           : helperName ? `; its unwind calls ${helperName}(), which does not release it`
           : ctx.entryPoint ? `; after a failed ${/open/.test(ctx.fn) ? 'open nothing calls stop' : 'probe nothing calls remove'}`
-          : uncleaned ? `; no caller in this file releases it after ${ctx.fn}() fails` : ''})` : '';
+          : uncleaned ? `; no caller in this file releases it after ${ctx.fn}() fails`
+          : contract ? `; a function that fails undoes what it set up`
+          : label ? `; the unwind passes ${label}:, and nothing after the failure releases a ${KIND_NAME[r.kind]}` : ''})` : '';
       const related: Finding['related'] = [
         { range: lineRange(p.exit.line, p.exit.col), message: `the path leaves here: ${p.exit.text}` },
       ];

@@ -9,7 +9,7 @@
  * - direction-mismatch: dma_unmap_*() with a DMA direction provably different from the one mapped
  *   ("device driver frees DMA memory with different direction"); reported at the unmap.
  */
-import { KIND_NAME, releasersOf } from '../model/api';
+import { KIND_NAME, releasersFor } from '../model/api';
 import type { Finding, RuleId } from '../engine/types';
 import type { SiteRef } from '../exec/state';
 import { CheckContext, finding, siteRange } from './common';
@@ -43,7 +43,7 @@ export function checkDoubleRelease(ctx: CheckContext): Finding[] {
 
 export function checkWrongReleaseFunction(ctx: CheckContext): Finding[] {
   return collect(ctx, 'wrong-release', 'wrong-release-function', (e, r) =>
-    `${e.site.api}() does not release a ${KIND_NAME[r.kind]}: the one from ${r.api}() at line ${r.site.line + 1} is released with ${releasersOf(r.kind).slice(0, 2).map((n) => n + '()').join(' or ')}`);
+    `${e.site.api}() does not release a ${KIND_NAME[r.kind]}: the one from ${r.api}() at line ${r.site.line + 1} is released with ${releasersFor(r.api, r.kind).slice(0, 2).map((n) => n + '()').join(' or ')}`);
 }
 
 export function checkDirectionMismatch(ctx: CheckContext): Finding[] {

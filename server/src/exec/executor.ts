@@ -60,8 +60,11 @@ export interface ExecOptions {
   asHelper?: boolean;
   /** Only this failure plan (run-snippet), or every plan (analysis). */
   onlyFailAt?: number | null;
+  /** Wall-clock guard (Date.now() deadline): a last resort, reported as such. */
   deadline: number;
   maxPaths: number;
+  /** Statements and branch decisions executed over all paths: the budget that makes runs repeatable. */
+  maxSteps: number;
 }
 
 export interface Exit {
@@ -84,8 +87,12 @@ export interface PathRecord {
 export interface Exploration {
   paths: PathRecord[];
   overBudget?: string;
+  /** Statements executed over all paths (what maxSteps counts). */
+  steps: number;
   /** Every fallible site reached on any path, and whether any path tested its result. */
   fallibleSites: Map<number, { site: SiteRef; checked: boolean }>;
+  /** The function's labels and their blocks (a path's `state.visits` says which it passed). */
+  labels: Map<string, number>;
 }
 
 const MAX_STEPS_PER_PATH = 20000;
@@ -188,15 +195,19 @@ class Executor {
     const stack: State[] = [init];
     this.pushFail = (s) => failing.push(s);
     const seen = new Set<string>();
-    let steps = 0;
+    let turns = 0;
     const total = this.o.maxPaths;
     while (stack.length || failing.length) {
       if (this.paths.length >= total) {
         this.overBudget = `explored ${this.paths.length} paths (budget.maxPaths ${total}); some paths were not followed`;
         break;
       }
-      if ((++steps & 15) === 0 && Date.now() > this.o.deadline) {
-        this.overBudget = `ran out of time after ${this.paths.length} paths (budget.timeMsPerFunction ${this.o.config.budget.timeMsPerFunction} ms); some paths were not followed`;
+      if (this.work >= this.o.maxSteps) {
+        this.overBudget = `stopped after ${this.work} steps on ${this.paths.length} paths (budget.maxSteps ${this.o.maxSteps}); some paths were not followed`;
+        break;
+      }
+      if ((++turns & 15) === 0 && Date.now() > this.o.deadline) {
+        this.overBudget = `stopped by the wall-clock guard after ${this.paths.length} paths (budget.timeMsPerFunction ${this.o.config.budget.timeMsPerFunction} ms, a last resort: results may differ between runs); some paths were not followed`;
         break;
       }
       const st = failing.length ? failing.shift()! : stack.pop()!;
@@ -207,10 +218,13 @@ class Executor {
         this.finishPath(st, out.exit, st.failAt);
       }
     }
-    return { paths: this.paths, overBudget: this.overBudget, fallibleSites: this.fallibleSites };
+    const labels = new Map([...this.o.cfg.labels].map(([n, l]) => [n, l.block]));
+    return { paths: this.paths, overBudget: this.overBudget, steps: this.work, fallibleSites: this.fallibleSites, labels };
   }
 
   private sweep = true;
+  /** Steps executed so far over all paths. */
+  private work = 0;
   /** The API call being emulated (for events the emulator's answer raises). */
   private lastSite?: SiteRef;
   private pushFail: (s: State) => void = () => undefined;
@@ -290,6 +304,7 @@ class Executor {
     let budget = MAX_STEPS_PER_PATH;
     const failAt = st.failAt;
     for (;;) {
+      this.work++;
       if (--budget < 0) return { kind: 'exit', exit: { line: 0, col: 0, text: 'path cut (step budget)', failure: undefined, value: null } };
       const blk = this.o.cfg.blocks[st.block];
       if (st.resume) st.resume = false;

@@ -243,6 +243,17 @@ export function releasersOf(kind: ResourceKind): string[] {
   return table.filter((s) => s.releases?.kinds.includes(kind)).map((s) => s.name);
 }
 
+/** The releases the kernel pairs with an acquiring call first (dma_map_page, dma_unmap_page), then the kind's others. */
+export function releasersFor(api: string, kind: ResourceKind): string[] {
+  const all = releasersOf(kind);
+  const pair = PAIRED[api] ?? api.replace(/(^|_)map(_|$)/, '$1unmap$2').replace(/(^|_)z?alloc(_|$)/, '$1free$2');
+  return all.includes(pair) ? [pair, ...all.filter((n) => n !== pair)] : all;
+}
+const PAIRED: Record<string, string> = {
+  skb_frag_dma_map: 'dma_unmap_page', dma_map_resource: 'dma_unmap_resource', alloc_iova: '__free_iova',
+  dma_pool_zalloc: 'dma_pool_free', dma_zalloc_coherent: 'dma_free_coherent', dma_alloc_noncoherent: 'dma_free_noncoherent',
+};
+
 /** Look up a call by name, following configured driver wrappers. */
 export function lookupApi(name: string, wrappers: Record<string, string | { api: string; args?: number[] }>):
   { spec: ApiSpec; argMap?: number[] } | undefined {
