@@ -79,13 +79,23 @@ export function checkLeak(ctx: CheckContext): Finding[] {
   // (mhi_fw_load_bhi(cntrl, dma, size); dma_free_coherent(...)): it keeps nothing on the others.
   // Only a release on an exit that does not fail says so: an unwind that unmaps after a failure
   // undoes a descriptor store as well (dpaa2_sg_set_addr(sgt, addr); ... err: dma_unmap_single()).
-  const transient = new Set<string>();
+  const transient = new Map<string, 'released' | 'read'>();
   for (const p of paths) {
     const kept = p.state.kept.toArray();
-    if (!kept.length || p.exit.failure === true) continue;
+    if (!kept.length) continue;
+    if (p.exit.failure !== true) {
+      for (const r of p.state.resources) {
+        if (r.state !== 'released' || r.relSeq === undefined) continue;
+        for (const k of kept) if ((k.seq ?? 0) < r.relSeq && r.handles.some((h) => holds(k.key, h))) transient.set(`${r.site.at}|${k.by}`, 'released');
+      }
+    }
+    // A buffer the function reads back after a callee had it (`get_flash(ha, info_dma, ...);
+    // memcpy(ha->mac, info->mac, 6)`): the callee filled it and returned; it kept nothing.
     for (const r of p.state.resources) {
-      if (r.state !== 'released' || r.relSeq === undefined) continue;
-      for (const k of kept) if ((k.seq ?? 0) < r.relSeq && r.handles.some((h) => holds(k.key, h))) transient.add(`${r.site.at}|${k.by}`);
+      if (r.readAt === undefined) continue;
+      for (const k of kept) if (k.at !== undefined && k.at < r.readAt && r.handles.some((h) => holds(k.key, h))) {
+        if (!transient.has(`${r.site.at}|${k.by}`)) transient.set(`${r.site.at}|${k.by}`, 'read');
+      }
     }
   }
   // Resources some path of each failure plan releases: a sibling path of the same plan that
@@ -202,7 +212,8 @@ export function checkLeak(ctx: CheckContext): Finding[] {
       const rel = [...own, ...kernel].slice(0, 2).map((n) => n + '()').join(' or ');
       const how = r.escaped?.startsWith('belongs') || r.escaped?.startsWith('its ') ? r.escaped : `it was ${describe(r.escaped ?? '')}`;
       const also = r.lostTo ? ` (it was passed to ${r.lostTo}(), which failed)`
-        : usedOnly ? ` (${r.keptBy}() only uses it: another path releases it after that call)`
+        : usedOnly ? ` (${r.keptBy}() only uses it: ${transient.get(`${r.site.at}|${r.keptBy}`) === 'read'
+          ? 'the function reads the buffer back after that call' : 'another path releases it after that call'})`
         : r.escaped ? ` (${how}, but this failing return abandons it${unwinder ? `, while it releases the ${KIND_NAME[unwinder.kind]} from line ${unwinder.site.line + 1}`
           : helperName ? `; its unwind calls ${helperName}(), which does not release it`
           : ctx.entryPoint ? `; after a failed ${/open/.test(ctx.fn) ? 'open nothing calls stop' : 'probe nothing calls remove'}`

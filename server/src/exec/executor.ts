@@ -879,8 +879,18 @@ class Executor {
     return v;
   }
 
+  /** A read through a live resource's CPU pointer (a load, a memcpy source): note when. */
+  private noteRead(path: string, st: State): void {
+    if (!st.kept.length) return;
+    for (const r of st.resources) {
+      if (r.state !== 'live') continue;
+      if (r.handles.some((h) => path.startsWith(h) && /^(\+0)?(->|\.|\[)/.test(path.slice(h.length)))) r.readAt = this.work;
+    }
+  }
+
   private load(p: { env?: string; mem?: string }, st: State): Val {
     if (p.env !== undefined) return st.env.get(p.env) ?? sym('g:' + p.env);
+    this.noteRead(p.mem!, st);
     const m = st.mem.get(p.mem!);
     if (m) return m;
     // A member of a union on the stack not written as such: whatever its other members hold.
@@ -1085,7 +1095,7 @@ class Executor {
       const k = key(a);
       if (handleArgs.includes(k)) {
         st.kept = st.kept.add({ seq: st.events.length, key: k, by, ret: rk, throughParam: throughParam || undefined,
-          evenOnFailure: summary?.keepsOnFailure?.includes(i) || undefined });
+          evenOnFailure: summary?.keepsOnFailure?.includes(i) || undefined, at: this.work });
       }
       // A fresh object that holds a handle (buf->dma = ...; list_add(&buf->node, &priv->list)): the
       // callee may keep the object, and with it what the object holds.
@@ -1239,6 +1249,7 @@ class Executor {
     const from = fields(src);
     const to = fields(dst);
     if (from.prefix === to.prefix) return;
+    this.noteRead(from.prefix + from.sep, st);
     const copies: [string, Val][] = [];
     for (const [p, v] of st.mem) {
       if (!p.startsWith(from.prefix)) continue;

@@ -41,6 +41,8 @@ export interface Kept {
   seq?: number;
   /** The callee's body keeps it on its failing paths too (stored before the step that fails). */
   evenOnFailure?: boolean;
+  /** The executor's step count at the call (orders it against reads of the buffer). */
+  at?: number;
 }
 
 export type Via = 'returned' | 'out-param' | 'field' | 'global' | 'object' | 'callee' | 'caller-object';

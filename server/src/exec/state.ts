@@ -77,6 +77,12 @@ export interface Resource {
   leaksOnlyOnFailure?: boolean;
   /** Iteration of the enclosing loop it was acquired in (for messages). */
   occurrence: number;
+  /**
+   * When (the executor's step count) the function last read through its CPU pointer
+   * (`info->mac` after `get_flash(ha, info_dma, ...)`): a callee given it before that filled it
+   * and returned.
+   */
+  readAt?: number;
 }
 
 /** A fallible call's result that some path must check. */
