@@ -3,7 +3,7 @@
  * them, SARIF 2.1.0, `run` traces, and one-line reasons for bad input. Runs the bundled
  * dist/cli.js (built by `npm test` before the suites run).
  */
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -19,9 +19,23 @@ function cli(args: string[], cwd = ROOT) {
   return { code: r.status, out: r.stdout, err: r.stderr };
 }
 
+const made: string[] = [];
 function tmpdir(): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), 'iommu-lens-test-'));
+  const d = fs.mkdtempSync(path.join(os.tmpdir(), 'iommu-lens-test-'));
+  made.push(d);
+  return d;
 }
+
+// Leave no scratch directories behind (a test may have made one read-only).
+after(() => {
+  for (const d of made) {
+    try {
+      for (const e of fs.readdirSync(d, { recursive: true }) as string[]) fs.chmodSync(path.join(d, e), 0o755);
+      fs.chmodSync(d, 0o755);
+    } catch { /* gone already */ }
+    fs.rmSync(d, { recursive: true, force: true });
+  }
+});
 
 test('check prints file:line:col: severity: message [rule] and exits 1 on findings', () => {
   const r = cli(['check', 'examples/']);
