@@ -13,8 +13,6 @@ export interface CallerCleanup {
   kinds: Set<string>;
   /** Every call site's failure handling was read (else nothing is concluded from it). */
   understood: boolean;
-  /** Why not (the first call site that was not read, for the debug panel and our own triage). */
-  why?: string;
 }
 
 export interface CheckContext {

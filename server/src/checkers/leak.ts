@@ -133,7 +133,7 @@ export function checkLeak(ctx: CheckContext): Finding[] {
   //     design (hantro's codec init, whose caller runs the codec's exit after a failure).
   const unwindsSomething = paths.some((p) => p.exit.failure === true && p.state.failSeq !== undefined
     && p.state.resources.some((o) => o.state === 'released' && (o.relSeq ?? 0) > p.state.failSeq!));
-  const initContract = (p: PathRecord, r: Resource) => process.env.IOMMU_LENS_C6 !== '0' && unwindsSomething && !!cc && (!cc.understood || cc.callers === 0)
+  const initContract = (p: PathRecord, r: Resource) => unwindsSomething && !!cc && (!cc.understood || cc.callers === 0)
     && (r.via === 'field' || r.via === 'global') && !r.alsoKeptBy && !loopSites.has(r.site.at)
     && p.state.failSeq !== undefined && p.state.failSeq > r.seq
     && !!r.escaped?.startsWith('stored in ') && !/\[(?!\d+\])/.test(r.escaped) && !lazy(p, r);

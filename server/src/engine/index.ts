@@ -173,7 +173,6 @@ class FileContext {
     const hit = this.cleaners.get(name);
     if (hit) return hit;
     const out: CallerCleanup = { callers: 0, kinds: new Set(), understood: true };
-    const no = (why: string) => { if (out.understood) out.why = why; out.understood = false; };
     const self = this.fns.find((f) => f.name === name);
     // On the stack: a recursion among callers, say nothing.
     this.cleaners.set(name, { callers: 0, kinds: new Set(), understood: false });
@@ -187,16 +186,16 @@ class FileContext {
         if (sm) { for (const k of sm.releases) ks.add(k); for (const r of sm.released) for (const k of r.kinds) ks.add(k); }
         // A function of another file that may tear the object down (`nvkm_memory_unref(&memory)`):
         // what it releases is unknown, so nothing is concluded from this caller.
-        else if (RELEASE_LIKE.test(m[1]) && !PLAIN_FREE.test(m[1])) no(`release-like ${m[1]}()`);
+        else if (RELEASE_LIKE.test(m[1]) && !PLAIN_FREE.test(m[1])) out.understood = false;
       }
       return ks;
     };
     const passOn = (c: FunctionInfo) => {
       // A probe or open that fails is not unwound by anyone (no remove, no stop).
       if (this.entryPoints().has(c.name)) return;
-      if (depth >= 3) { no(`too deep at ${c.name}`); return; }
+      if (depth >= 3) { out.understood = false; return; }
       const up = this.cleanedByCaller(c.name, depth + 1);
-      if (!up.understood || up.callers === 0) { no(up.callers === 0 ? `${c.name}() has no callers` : `${c.name}(): ${up.why}`); return; }
+      if (!up.understood || up.callers === 0) { out.understood = false; return; }
       for (const k of up.kinds) out.kinds.add(k);
     };
     for (const c of this.fns) {
@@ -219,12 +218,12 @@ class FileContext {
           const lhs = /([A-Za-z_]\w*)\s*=\s*$/.exec(before)?.[1];
           if (lhs) {
             const at = next.search(new RegExp(`\\bif\\s*\\(\\s*(unlikely\\s*\\(\\s*)?!?\\s*${lhs}\\b`));
-            if (at < 0) { no(`${c.name}(): ${lhs} not tested`); continue; }
+            if (at < 0) { out.understood = false; continue; }
             next = next.slice(at);
           }
         }
         const test = /^\s*if\s*\(/.exec(next);
-        if (!test) { no(`${c.name}(): no test`); continue; }
+        if (!test) { out.understood = false; continue; }
         let d = 1;
         let i = test[0].length;
         for (; i < next.length && d > 0; i++) d += next[i] === '(' ? 1 : next[i] === ')' ? -1 : 0;
@@ -232,7 +231,7 @@ class FileContext {
         // and `if (p)` the success (then the failure is elsewhere: not read).
         const cond = next.slice(test[0].length, i - 1).replace(/^\s*(unlikely|likely)\s*\(/, '').trim();
         const negated = /^!/.test(cond) || /==\s*0\b/.test(cond);
-        if (!(/IS_ERR|<\s*0|!=\s*0/.test(cond) || (self?.returnsPointer ? negated : !negated))) { no(`${c.name}(): tested the success way`); continue; }
+        if (!(/IS_ERR|<\s*0|!=\s*0/.test(cond) || (self?.returnsPointer ? negated : !negated))) { out.understood = false; continue; }
         // The statement or block the failure runs: a `goto` in it leads to the unwind labels.
         let body = next.slice(i);
         if (/^\s*\{/.test(body)) {
@@ -244,21 +243,21 @@ class FileContext {
         let cleanup = body;
         if (go) {
           const at = src.search(new RegExp(`\\n\\s*${go[1]}\\s*:`));
-          if (at < 0) { no(`${c.name}(): label ${go[1]} not found`); continue; }
+          if (at < 0) { out.understood = false; continue; }
           const rest = src.slice(at);
           const ret = rest.search(/\breturn\b[^;]*;/);
           cleanup = body.slice(0, go.index) + rest.slice(0, ret < 0 ? rest.length : ret + rest.slice(ret).indexOf(';') + 1);
         }
         // Only a cleanup that leaves (`return`, or a `goto` to labels that do) is read: after
         // `break;` or a logged warning the failure goes on elsewhere, or is ignored and kept.
-        if (!go && !/\breturn\b/.test(cleanup)) { no(`${c.name}(): cleanup does not leave`); continue; }
+        if (!go && !/\breturn\b/.test(cleanup)) { out.understood = false; continue; }
         const ks = kindsOf(cleanup);
         for (const k of ks) out.kinds.add(k);
         if (ks.size > 0) continue;
         // Nothing released: the failure handed on (`return ret;`) is for the callers' callers to
         // unwind; one swallowed (`return;`, `return 0;`) leaves what was stored to live on.
         const ret = /\breturn\b\s*([^;]*);/.exec(cleanup)?.[1].trim();
-        if (ret === undefined || ret === '' || ret === '0') { no(`${c.name}(): failure swallowed`); continue; }
+        if (ret === undefined || ret === '' || ret === '0') { out.understood = false; continue; }
         passOn(c);
       }
     }

@@ -87,8 +87,6 @@ export interface PathRecord {
 export interface Exploration {
   paths: PathRecord[];
   overBudget?: string;
-  /** Statements executed over all paths (what maxSteps counts). */
-  steps: number;
   /** Every fallible site reached on any path, and whether any path tested its result. */
   fallibleSites: Map<number, { site: SiteRef; checked: boolean }>;
   /** The function's labels and their blocks (a path's `state.visits` says which it passed). */
@@ -219,7 +217,7 @@ class Executor {
       }
     }
     const labels = new Map([...this.o.cfg.labels].map(([n, l]) => [n, l.block]));
-    return { paths: this.paths, overBudget: this.overBudget, steps: this.work, fallibleSites: this.fallibleSites, labels };
+    return { paths: this.paths, overBudget: this.overBudget, fallibleSites: this.fallibleSites, labels };
   }
 
   private sweep = true;
