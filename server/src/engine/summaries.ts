@@ -113,7 +113,7 @@ export function summarise(fns: FunctionInfo[], config: Config, text: string, rea
 
 /** A summary as a stable string: part of every caller's cache key. */
 export function digest(s: Summary): string {
-  return JSON.stringify([[...s.releases].sort(), s.released, s.fails, s.keeps, s.keepsParams ?? null, s.keepsIfMemory ?? null, s.keepsOnFailure ?? null]);
+  return JSON.stringify([[...s.releases].sort(), s.released, s.fails, s.keeps, s.keepsParams ?? null, s.keepsIfMemory ?? null, s.keepsOnFailure ?? null, s.asserted ?? null]);
 }
 
 /** What the paths of a helper's exploration say to its callers. */
@@ -125,12 +125,16 @@ function fromBody(f: FunctionInfo, ex: Exploration, textual: Summary): Summary {
   const ifMemory = new Set<number>();
   const onFailure = new Set<number>();
   let failing = false;
+  let warnedFailure = false;
   let paths = 0;
   const tokens = params.map((n) => (n && /^[A-Za-z_]\w*$/.test(n) ? new RegExp(`param:${n}(?![\\w])`) : null));
   for (const p of ex.paths) {
     if (p.exit.text.startsWith('path cut')) continue;
     paths++;
-    if (p.exit.failure === true) failing = true;
+    // A failure only under `if (WARN(...))` is one the helper asserts does not happen
+    // (iwl_txq_gen2_set_tb: "exceeded 25 TBs"): callers that rely on it need not check.
+    if (p.exit.failure === true && !p.state.warned) failing = true;
+    if (p.exit.failure === true && p.state.warned) warnedFailure = true;
     for (const e of p.state.events) {
       if (e.k !== 'unknown-release') continue;
       const d = e.detail as { handle?: string; kinds: string[] } | undefined;
@@ -168,6 +172,7 @@ function fromBody(f: FunctionInfo, ex: Exploration, textual: Summary): Summary {
     keeps: keeps.size > 0, keepsParams: [...keeps].sort((a, b) => a - b),
     keepsIfMemory: [...ifMemory].filter((i) => !keeps.has(i)).sort((a, b) => a - b), params,
     keepsOnFailure: onFailure.size ? [...onFailure].filter((i) => keeps.has(i)).sort((a, b) => a - b) : undefined,
+    asserted: warnedFailure && !failing ? (f.returnsPointer ? 'null' : 'neg-errno') : undefined,
   };
 }
 

@@ -41,6 +41,8 @@ export interface Summary {
   keepsOnFailure?: number[];
   /** Its parameters' names, to read `released` handles in a caller's terms. */
   params: string[];
+  /** It fails only under `if (WARN(...))` (and how): a caller's path through that failure is asserted away. */
+  asserted?: 'neg-errno' | 'null';
 }
 
 export interface ExecOptions {
@@ -261,6 +263,15 @@ class Executor {
   }
 
   private finishPath(st: State, exit: Exit, failAt: number | null): void {
+    // A branch on the failure of a helper that fails only under a WARN took the asserted side.
+    if (!st.warned) {
+      for (const [k, f] of st.facts) {
+        if (!(f.neg || f.zero || f.err)) continue;
+        const m = /^(?:param:)?(\w+)\(.*\)@\d+#\d+\+0$/.exec(k);
+        const s = m && this.o.summaries.get(m[1]);
+        if (s?.asserted && (s.asserted === 'neg-errno' ? f.neg : f.zero || f.err)) { st.warned = true; break; }
+      }
+    }
     for (const [at, p] of st.fallible) {
       const e = this.fallibleSites.get(at);
       const checked = st.checked.has(at);
@@ -340,7 +351,7 @@ class Executor {
       }
       if (st.idx < blk.instrs.length) {
         const ins = blk.instrs[st.idx];
-        this.forkFailures(st, ins.k === 'eval' ? ins.node : ins.k === 'assign' ? ins.right : ins.k === 'havoc' ? null : ins.init);
+        this.forkFailures(st, ins.k === 'eval' ? ins.node : ins.k === 'assign' ? ins.right : ins.k === 'havoc' || ins.k === 'warned' ? null : ins.init);
         st.idx++;
         this.exec(ins, st, st.failAt);
         continue;
@@ -404,6 +415,7 @@ class Executor {
   }
 
   private exec(ins: Instr, st: State, failAt: number | null): void {
+    if (ins.k === 'warned') { st.warned = true; return; }
     if (ins.k === 'havoc') {
       const occ = this.occurrence(ins.target, st);
       this.store(this.lpath(ins.target, st, failAt), sym(`iter:${ins.target.text}@${ins.target.startIndex}#${occ}`), st);
@@ -1136,7 +1148,10 @@ class Executor {
     });
     if (summary) {
       const at = this.site(node, name);
-      if (underLabel(node)) st.events = st.events.add({ k: 'helper-call', site: at, detail: { roots: args.filter((a) => !isConst(a)).map((a) => rootOf(key(a))) } });
+      // A cleanup helper: its body releases something, or its name says it does (the unwind the
+      // driver meant, even where the body forgets one). `mpi3mr_issue_reset()` before a retry is not.
+      const cleanup = summary.releases.size > 0 || summary.released.length > 0 || CLEANUP_NAME.test(name);
+      if (underLabel(node) && cleanup) st.events = st.events.add({ k: 'helper-call', site: at, detail: { roots: args.filter((a) => !isConst(a)).map((a) => rootOf(key(a))) } });
       // What its body releases by a handle in its parameters' terms: the caller's copy of it.
       const unresolved = new Set(summary.releases);
       for (const rel of summary.released) {
@@ -1920,6 +1935,9 @@ function endless(loop: SyntaxNode): boolean {
 }
 
 /** A call in an unwind ladder: under a goto label, or after one in the same block. */
+/** A helper whose name says it undoes something: `foo_free_rings`, `bar_unmap`, `baz_cleanup`. */
+const CLEANUP_NAME = /(^|_)(free|unmap|release|cleanup|clean|destroy|teardown|deinit|uninit|fini|exit|put|dealloc|remove|unprepare|undo|drop)(_|$|s_|s$)/i;
+
 function underLabel(node: SyntaxNode): boolean {
   for (let n: SyntaxNode | null = node; n && n.type !== 'function_definition'; n = n.parent) {
     if (n.type === 'labeled_statement') return true;

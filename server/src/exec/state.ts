@@ -166,6 +166,9 @@ export class State {
   unknownReleases = '';
   /** Values given to callees that may keep them (exec/ownership.ts). */
   kept: Log<Kept> = Log.of();
+  /** The path took the warning side of `if (WARN_ON(x))` (here or in a helper that failed):
+   * the developer asserts it does not happen, so what it abandons is not reported. */
+  warned = false;
   emu!: EmuBridge;
 
   fork(): State {
@@ -193,6 +196,7 @@ export class State {
     s.aggregates = this.aggregates;
     s.kept = this.kept;
     s.unknownReleases = this.unknownReleases;
+    s.warned = this.warned;
     s.emu = this.emu.fork();
     return s;
   }
@@ -213,7 +217,7 @@ export class State {
    * continued once: the checkers cannot tell them apart.
    */
   digest(helper = false): string {
-    const parts: string[] = [String(this.block), this.failed ? 'F' + this.failed.at : 'S' + this.fallibleCount];
+    const parts: string[] = [String(this.block), this.failed ? 'F' + this.failed.at : 'S' + this.fallibleCount, this.warned ? 'W' : ''];
     for (const [k, v] of this.env) if (relevant(v)) parts.push(k + '=' + key(v));
     for (const [k, v] of this.mem) if (relevant(v)) parts.push(k + ':=' + key(v));
     for (const [k, f] of this.facts) {

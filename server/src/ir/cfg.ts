@@ -22,7 +22,9 @@ export type Instr =
   /** `left = right` (a ternary assignment split into its two arms). */
   | { k: 'assign'; left: SyntaxNode; right: SyntaxNode }
   /** Declare a local; `init` is the initialiser expression, if any. */
-  | { k: 'decl'; name: string; node: SyntaxNode; init: SyntaxNode | null; aggregate: boolean; union?: boolean };
+  | { k: 'decl'; name: string; node: SyntaxNode; init: SyntaxNode | null; aggregate: boolean; union?: boolean }
+  /** The true side of `if (WARN_ON(x))`: a path the developer asserts does not happen, followed but marked. */
+  | { k: 'warned'; node: SyntaxNode };
 
 export type Term =
   | { k: 'jump'; to: number }
@@ -113,6 +115,14 @@ class Builder {
       const fn = node.childForFieldName('function');
       const args = node.childForFieldName('arguments')?.namedChildren ?? [];
       if (fn?.type === 'identifier' && /^(unlikely|likely|WARN_ON|WARN_ON_ONCE|WARN|WARN_ONCE)$/.test(fn.text) && args.length >= 1) {
+        if (fn.text.startsWith('WARN')) {
+          // The warning's side: followed (its unwind is still read), but marked as asserted.
+          const w = this.newBlock();
+          this.blocks[w].instrs.push({ k: 'warned', node });
+          this.close(w, { k: 'jump', to: t });
+          this.cond(args[0], cur, w, f);
+          return;
+        }
         this.cond(args[0], cur, t, f);
         return;
       }

@@ -38,13 +38,11 @@ const BUGS: [string, number, string][] = [
   ['drivers/mtd/nand/raw/qcom_nandc.c', 1053, 'leak'], // prep_adm_dma_desc: kfree(desc) with the sgl mapped
   ['drivers/net/ethernet/hisilicon/hip04_eth.c', 742, 'leak'], // a failed open leaves rx_phys[0..i-1] mapped
   ['drivers/net/ethernet/mellanox/mlxsw/pci.c', 1678, 'leak'], // the unwind starts at i - 1
-  ['drivers/net/ethernet/atheros/alx/main.c', 103, 'leak'], // the WARN_ON(dma & 3) path frees the skb still mapped
   ['drivers/net/ethernet/realtek/8139cp.c', 812, 'leak'], // unwind_tx_frag_mapping() misses the head
   ['drivers/net/fddi/defza.c', 1163, 'leak'], // fza_open returns -EIO with rx buffers mapped
   ['drivers/net/ethernet/renesas/ravb_main.c', 3042, 'leak'], // ravb_probe
   ['drivers/scsi/pm8001/pm8001_init.c', 1272, 'leak'], // pm8001_init_ccb_tag
   ['drivers/net/ethernet/qlogic/qed/qed_vf.c', 493, 'leak'], // qed_vf_hw_prepare
-  ['drivers/scsi/qla4xxx/ql4_os.c', 3420, 'leak'], // a mapping not unmapped when the response buffer allocation fails
   ['drivers/crypto/stm32/stm32-cryp.c', 1020, 'leak'], // stm32_cryp_dma_start
   ['drivers/net/ethernet/arc/emac_main.c', 451, 'leak'], // a failed open leaves the rx buffers mapped
   ['drivers/scsi/qla2xxx/qla_sup.c', 2805, 'leak'], // qla28xx_write_flash_data never frees the SFUB buffer
