@@ -1582,7 +1582,8 @@ class Executor {
   /**
    * What a successful acquisition implies of its values (docs/ownership.md, "Values"): the size
    * mapped is at least 1; dma_map_sg() returned 1..nents; dma_alloc_coherent()'s CPU address and
-   * handle are aligned to PAGE_SIZE << get_order(size) (Documentation/core-api/dma-api-howto.rst);
+   * handle are aligned to PAGE_SIZE << get_order(size) (Documentation/core-api/dma-api-howto.rst),
+   * and the handle is not 0;
    * alloc_iova()'s range lies below its limit_pfn.
    */
   private impliedFacts(a: import('../model/api').Acquire, arg: (i: number | undefined) => Val | undefined, ret: Val, st: State): void {
@@ -1595,7 +1596,9 @@ class Executor {
       let align = 4096;
       if (size && isConst(size)) while (align < size.c && align < 2 ** 30) align *= 2;
       st.addFact(ret, { align });
-      st.addFact(sym(`${key(ret)}:handle`), { align });
+      // Nor is the handle 0: dma-iommu's IOVA domain starts at pfn 1 (iommu_dma_init_domain), and
+      // a driver that tests `|| dvma == 0` after the allocation tests a case that does not happen.
+      st.addFact(sym(`${key(ret)}:handle`), { align, zero: false });
     } else if (a.kind === 'iova' && a.limit !== undefined) {
       const limit = arg(a.limit);
       const hi = limit && isConst(limit) ? limit.c : undefined;
