@@ -165,6 +165,23 @@ function fromBody(f: FunctionInfo, ex: Exploration, textual: Summary): Summary {
     }
   }
   if (paths === 0) return textual;
+  // A loop over an array releases every slot, not only the iterations the analysis unrolled:
+  // slots 0 and 1 of the same array released say `[*]` (tbnet_free_buffers() walks the ring
+  // its caller filled at `frames[prod & MASK]`).
+  const slots = new Map<string, Set<string>>();
+  for (const { kinds, handle } of released.values()) {
+    for (const m of handle.matchAll(/\[(\d+)\]/g)) {
+      const gen = handle.slice(0, m.index!) + '[*]' + handle.slice(m.index! + m[0].length);
+      const k = kinds.join(',') + '|' + gen;
+      if (!slots.has(k)) slots.set(k, new Set());
+      slots.get(k)!.add(m[1]);
+    }
+  }
+  for (const [k, idx] of slots) {
+    if (!idx.has('0') || !idx.has('1')) continue;
+    const [kinds, handle] = [k.slice(0, k.indexOf('|')).split(','), k.slice(k.indexOf('|') + 1)];
+    released.set(k, { kinds, handle });
+  }
   return {
     releases, released: [...released.values()],
     // Over budget: what was explored may have missed the failing return.

@@ -1302,6 +1302,11 @@ class Executor {
     if (!s || m[3].includes('param:') || /\[(?!-?\d+\])/.test(m[3])) return undefined;
     const tail = m[2] + m[3];
     const paths = s.startsWith('&') ? [`${s.slice(1)}.${m[3]}`, s.slice(1) + tail] : [`${s}+0${tail}`];
+    // `desc = cp->rx_ring + i; desc->addr` is the slot the caller wrote as `cp->rx_ring[i].addr`.
+    for (const p of [...paths]) {
+      const alt = p.replace(/(->|\.)([A-Za-z_]\w*)\+(\d+)->/g, '$1$2+0[$3].');
+      if (alt !== p) paths.push(alt);
+    }
     for (const p of paths) { const v = st.mem.get(p); if (v) return v; }
     // Nothing stored there on this path: the value is what was there on entry, as a load reads it
     // (`(&x[0])->f` is `x[0].f`, as lpath names it).
@@ -1653,7 +1658,10 @@ class Executor {
       if (size && isConst(size) && size.c === 0) return;
       let hit = false;
       for (const r of candidates) {
-        if (r.state !== 'live' || (r.domain !== undefined && r.domain !== dom)) continue;
+        // A list walk's cursor (`list_for_each_entry_continue_reverse(d, ...)`) may be any domain of
+        // the list: the unwind of vfio_iommu_map() undoes the earlier domains' mappings.
+        const anyDomain = dom.includes('iter:');
+        if (r.state !== 'live' || (r.domain !== undefined && r.domain !== dom && !anyDomain)) continue;
         const start = r.iova ?? konst(0);
         if (provablyEqual(start, h) || keys.includes(hkey(start))) {
           hit = true;
