@@ -1099,6 +1099,23 @@ class Executor {
     if (copiedArgs.length) {
       for (const r of st.resources) if (r.state === 'live' && !r.copied && r.handles.some((h) => copiedArgs.some((k) => holds(k, h) || contains(k, h)))) r.copied = true;
     }
+    // A struct on the stack given by address to a callee we cannot see (mwifiex_store_mapping(skb,
+    // &mapping), a header's inline that copies it into skb->cb): what it holds may have been
+    // copied out. Not a hand-off (the frame's struct dies with it), but not surely lost on an exit
+    // that does not fail either.
+    // Only a callee whose name says it stores (a command sent from a stack block keeps nothing).
+    if (!summary && STORING_NAME.test(name) && st.resources.some((r) => r.state === 'live' && !r.copied)) {
+      for (const a of argNodes) {
+        const x = stripParens(a);
+        const t = x.type === 'pointer_expression' && x.child(0)?.type === '&' ? x.childForFieldName('argument') : null;
+        if (t?.type !== 'identifier' || !st.env.has(t.text) || asSym(st.env.get(t.text)!) !== 'local:' + t.text) continue;
+        for (const [p, v] of st.mem) {
+          if (!p.startsWith(`local:${t.text}.`) && !p.startsWith(`local:${t.text}[`)) continue;
+          const k = key(v);
+          for (const r of st.resources) if (r.state === 'live' && !r.copied && r.handles.some((h) => holds(k, h))) r.copied = true;
+        }
+      }
+    }
     let roots: Set<string> | undefined;
     args.forEach((a, i) => {
       if (isConst(a) || !(keepsArg(i) || (copy && i === 1))) return;
@@ -1948,6 +1965,9 @@ function endless(loop: SyntaxNode): boolean {
 }
 
 /** A call in an unwind ladder: under a goto label, or after one in the same block. */
+/** A callee we cannot see whose name says it stores what it is given: `mwifiex_store_mapping`. */
+const STORING_NAME = /(^|_)(store|save|stash|record|remember|attach|push|enqueue|insert)(_|$)/;
+
 /** A helper whose name says it undoes something: `foo_free_rings`, `bar_unmap`, `baz_cleanup`. */
 const CLEANUP_NAME = /(^|_)(free|unmap|release|cleanup|clean|destroy|teardown|deinit|uninit|fini|exit|put|dealloc|remove|unprepare|undo|drop)(_|$|s_|s$)/i;
 
