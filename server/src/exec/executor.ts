@@ -1143,7 +1143,9 @@ class Executor {
         const target = s.childForFieldName('argument');
         if (target) {
           const p = this.lpath(target, st, failAt);
-          if (p.env !== undefined) {
+          // A message's `%pad` argument (dev_dbg(dev, "%pad", &dma)) is only printed.
+          if (p.env !== undefined && PRINTING.test(name)) { /* reads it */ }
+          else if (p.env !== undefined) {
             // vmap(&page, 1, ...): what the local holds is handed over, then the callee may overwrite it.
             const held = st.env.get(p.env);
             if (held && !isConst(held) && !NOT_KEEPING.test(name)) st.kept = st.kept.add({ seq: st.events.length, key: key(held), by, ret: rk });
@@ -1965,6 +1967,9 @@ function endless(loop: SyntaxNode): boolean {
 }
 
 /** A call in an unwind ladder: under a goto label, or after one in the same block. */
+/** Printing: it reads the pointers it is given (`%pad`, `%pa`), it does not write through them. */
+const PRINTING = /^(dev_(err|warn|info|dbg|notice|crit|alert|emerg|printk|vdbg)\w*|pr_\w+|printk\w*|netdev_(err|warn|info|dbg|notice)\w*|netif_(err|warn|info|dbg|notice)\w*|trace_\w+|print_hex_dump\w*|seq_printf|\w+_(dbg|err|info|warn|notice|printk|debug|log))$/;
+
 /** A callee we cannot see whose name says it stores what it is given: `mwifiex_store_mapping`. */
 const STORING_NAME = /(^|_)(store|save|stash|record|remember|attach|push|enqueue|insert)(_|$)/;
 
