@@ -19,7 +19,7 @@ import { holders, rootOf } from '../exec/ownership';
 /** Runs the exploration on a helper with the summaries of its callees known so far. */
 export type BodyReader = (f: FunctionInfo, summaries: Map<string, Summary>) => Exploration | undefined;
 
-interface Direct { releases: string[]; calls: string[]; fails: Summary['fails']; keeps: boolean }
+interface Direct { releases: string[]; calls: string[]; fails: Summary['fails']; keeps: boolean; checks: number[] }
 
 /** Per function text: a keystroke re-reads only the function it touched. */
 const directCache = new Map<string, Direct>();
@@ -47,7 +47,9 @@ function direct(f: FunctionInfo, src: string, config: Config, wkey: string): Dir
   const fails: Summary['fails'] = f.returnsPointer
     ? (/\breturn\s+(NULL|0)\s*;|\breturn\s+ERR_PTR\s*\(/.test(body) ? 'null' : null)
     : (/\breturn\s+-\s*[A-Z0-9]/.test(body) ? 'neg-errno' : null);
-  d = { releases: [...releases], calls, fails, keeps: keepsParam(body, f.params.map((p) => p.name).filter(Boolean)) };
+  // Parameters it gives to dma_mapping_error() itself: a caller that passes a fresh mapping has it checked.
+  const checks = f.params.map((p, i) => (p.name && new RegExp(`\\bdma_mapping_error\\s*\\([^,;()]*(\\([^()]*\\))?[^,;()]*,\\s*${p.name}\\s*\\)`).test(body) ? i : -1)).filter((i) => i >= 0);
+  d = { releases: [...releases], calls, fails, keeps: keepsParam(body, f.params.map((p) => p.name).filter(Boolean)), checks };
   if (directCache.size > 4000) directCache.clear();
   directCache.set(ck, d);
   return d;
@@ -63,7 +65,8 @@ export function summarise(fns: FunctionInfo[], config: Config, text: string, rea
   // The textual summaries, closed over calls: what callers of unread helpers see.
   const textual = new Map<string, Summary>();
   for (const [n, { f, d }] of byName) {
-    textual.set(n, { releases: new Set(d.releases), released: [], fails: d.fails, keeps: d.keeps, params: f.params.map((p) => p.name) });
+    textual.set(n, { releases: new Set(d.releases), released: [], fails: d.fails, keeps: d.keeps, params: f.params.map((p) => p.name),
+      checksParams: d.checks.length ? d.checks : undefined });
   }
   for (let i = 0; i < 3; i++) {
     for (const [n, { d }] of byName) {
@@ -113,7 +116,7 @@ export function summarise(fns: FunctionInfo[], config: Config, text: string, rea
 
 /** A summary as a stable string: part of every caller's cache key. */
 export function digest(s: Summary): string {
-  return JSON.stringify([[...s.releases].sort(), s.released, s.fails, s.keeps, s.keepsParams ?? null, s.keepsIfMemory ?? null, s.keepsOnFailure ?? null, s.asserted ?? null]);
+  return JSON.stringify([[...s.releases].sort(), s.released, s.fails, s.keeps, s.keepsParams ?? null, s.keepsIfMemory ?? null, s.keepsOnFailure ?? null, s.asserted ?? null, s.checksParams ?? null]);
 }
 
 /** What the paths of a helper's exploration say to its callers. */
@@ -190,6 +193,7 @@ function fromBody(f: FunctionInfo, ex: Exploration, textual: Summary): Summary {
     keepsIfMemory: [...ifMemory].filter((i) => !keeps.has(i)).sort((a, b) => a - b), params,
     keepsOnFailure: onFailure.size ? [...onFailure].filter((i) => keeps.has(i)).sort((a, b) => a - b) : undefined,
     asserted: warnedFailure && !failing ? (f.returnsPointer ? 'null' : 'neg-errno') : undefined,
+    checksParams: textual.checksParams,
   };
 }
 
