@@ -25,6 +25,7 @@ import { checkMapRefused } from '../checkers/map-refused';
 import { fixesFor, callAt, holderOf } from './fixes';
 import { summarise, digest } from './summaries';
 import { describe } from '../exec/ownership';
+import { codeOnly } from '../parse/lex';
 
 export * from './types';
 
@@ -160,6 +161,66 @@ class FileContext {
     return (this.entries = out);
   }
 
+  private code?: string;
+  /**
+   * The values a static function's parameter takes, when every call in the file passes a
+   * constant for it (tw_allocate_memory(tw_dev, size, 0) and (..., 1)): its `switch (which)`
+   * default is not a path. Only for a parameter the body switches on or compares, at most 4
+   * values, and no use of the name other than calls (no function pointer taken).
+   */
+  private constParams(f: FunctionInfo): Map<string, number[]> | undefined {
+    if (!f.isStatic || f.params.length === 0) return undefined;
+    const body = this.text.slice(f.startIndex, f.endIndex);
+    const tested = f.params.map((p) => p.name).filter((n) => n && /^[A-Za-z_]\w*$/.test(n)
+      && new RegExp(`\\bswitch\\s*\\(\\s*${n}\\s*\\)|\\b${n}\\s*[!=]=|[!=]=\\s*${n}\\b`).test(body));
+    if (tested.length === 0) return undefined;
+    this.code ??= codeOnly(this.text);
+    const code = this.code;
+    const values = new Map<number, Set<number>>();
+    let calls = 0;
+    for (const m of code.matchAll(new RegExp(`\\b${f.name}\\b`, 'g'))) {
+      const at = m.index!;
+      if (at >= f.startIndex && at < f.endIndex) continue; // its own definition (and recursion)
+      let i = at + f.name.length;
+      while (/\s/.test(code[i] ?? '')) i++;
+      if (code[i] !== '(') {
+        // A prototype `static int f(...);` is fine; any other use (a function pointer) is not.
+        if (/^\s*\(/.test(code.slice(i))) continue;
+        return undefined;
+      }
+      // Split the arguments at top-level commas.
+      const args: string[] = [];
+      let depth = 0, start = i + 1, j = i;
+      for (; j < code.length; j++) {
+        const c = code[j];
+        if (c === '(' || c === '[' || c === '{') depth++;
+        else if (c === ')' || c === ']' || c === '}') { if (--depth === 0) break; }
+        else if (c === ',' && depth === 1) { args.push(code.slice(start, j)); start = j + 1; }
+      }
+      args.push(code.slice(start, j));
+      // A prototype (`static int f(struct x *a, int b);`) names types, not values.
+      const before = code.slice(Math.max(0, at - 40), at);
+      if (/\b(static|int|void|bool|u\d+|long|char|struct\s+\w+\s*\*?)\s*\*?\s*$/.test(before)) continue;
+      if (args.length !== f.params.length) return undefined;
+      calls++;
+      args.forEach((a, k) => {
+        const t = a.trim();
+        const n = /^-?(0x[0-9a-f]+|\d+)[uUlL]*$/i.test(t) ? Number(t.replace(/[uUlL]+$/, '')) : t === 'true' ? 1 : t === 'false' ? 0 : NaN;
+        if (!values.has(k)) values.set(k, new Set());
+        values.get(k)!.add(Number.isFinite(n) ? n : NaN);
+      });
+    }
+    if (calls === 0) return undefined;
+    const out = new Map<string, number[]>();
+    f.params.forEach((p, k) => {
+      const vs = [...(values.get(k) ?? [])];
+      if (tested.includes(p.name) && vs.length <= 4 && vs.every((v) => Number.isFinite(v))) out.set(p.name, vs.sort((a, b) => a - b));
+    });
+    // One parameter's values only: the paths multiply by their number.
+    const first = [...out][0];
+    return first ? new Map([first]) : undefined;
+  }
+
   private cleaners = new Map<string, CallerCleanup>();
   /**
    * What the callers in this file do after `name()` fails (docs/ownership.md, "Failing exits"):
@@ -293,7 +354,8 @@ class FileContext {
     const src = this.text.slice(f.startIndex, f.endIndex);
     // What its callers do after it fails decides who owns its unwind: part of its key.
     const cc = this.cleanedByCaller(f.name);
-    const ownKey = `${this.entryPoints().has(f.name)}|${cc.callers}|${cc.understood}|${[...cc.kinds].sort().join(',')}`;
+    const pv = run ? undefined : this.constParams(f);
+    const ownKey = `${this.entryPoints().has(f.name)}|${cc.callers}|${cc.understood}|${[...cc.kinds].sort().join(',')}|${pv ? JSON.stringify([...pv]) : ''}`;
     const ck = run ? '' : createHash('sha1').update(this.fileKey).update(src).update(this.definesKey(src)).update(ownKey).digest('base64');
     if (cache && !run) {
       const hit = cache.get(ck);
@@ -313,7 +375,7 @@ class FileContext {
         evalDefine: (s) => defineExpr(s), summaries: this.summaries,
         snapshots: run?.snapshots ?? false, onlyFailAt: run ? run.onlyFailAt : undefined,
         deadline: Date.now() + this.config.budget.timeMsPerFunction, maxPaths: this.config.budget.maxPaths,
-        maxSteps: this.config.budget.maxSteps,
+        maxSteps: this.config.budget.maxSteps, paramValues: pv,
       });
       result = { ...base, ...this.results(f, ex) };
     } catch (e) {

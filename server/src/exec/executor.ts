@@ -69,6 +69,8 @@ export interface ExecOptions {
   maxPaths: number;
   /** Statements and branch decisions executed over all paths: the budget that makes runs repeatable. */
   maxSteps: number;
+  /** The only values a parameter takes (every caller in the file passes one of these constants). */
+  paramValues?: Map<string, number[]>;
 }
 
 export interface Exit {
@@ -195,6 +197,10 @@ class Executor {
     // more branches of the all-succeed side.
     const failing: State[] = [];
     const stack: State[] = [init];
+    for (const [p, vs] of this.o.paramValues ?? []) {
+      stack.pop();
+      for (const v of [...vs].reverse()) { const s = init.fork(); s.env.set(p, konst(v)); stack.push(s); }
+    }
     this.pushFail = (s) => failing.push(s);
     const seen = new Set<string>();
     let turns = 0;
