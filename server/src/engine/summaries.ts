@@ -15,6 +15,7 @@ import type { FunctionInfo } from '../parse/functions';
 import type { Exploration, Summary } from '../exec/executor';
 import { lookupApi } from '../model/api';
 import { holders, rootOf } from '../exec/ownership';
+import { asSym } from '../exec/value';
 
 /** Runs the exploration on a helper with the summaries of its callees known so far. */
 export type BodyReader = (f: FunctionInfo, summaries: Map<string, Summary>) => Exploration | undefined;
@@ -45,7 +46,7 @@ function direct(f: FunctionInfo, src: string, config: Config, wkey: string): Dir
   }
   const body = src.slice(Math.max(0, src.indexOf('{')));
   const fails: Summary['fails'] = f.returnsPointer
-    ? (/\breturn\s+(NULL|0)\s*;|\breturn\s+ERR_PTR\s*\(/.test(body) ? 'null' : null)
+    ? (/\breturn\s+(NULL|0)\s*;/.test(body) ? 'null' : /\breturn\s+ERR_(PTR|CAST)\s*\(/.test(body) ? 'err-ptr' : null)
     : (/\breturn\s+-\s*[A-Z0-9]/.test(body) ? 'neg-errno' : null);
   // Parameters it gives to dma_mapping_error() itself: a caller that passes a fresh mapping has it checked.
   const checks = f.params.map((p, i) => (p.name && new RegExp(`\\bdma_mapping_error\\s*\\([^,;()]*(\\([^()]*\\))?[^,;()]*,\\s*${p.name}\\s*\\)`).test(body) ? i : -1)).filter((i) => i >= 0);
@@ -129,6 +130,7 @@ function fromBody(f: FunctionInfo, ex: Exploration, textual: Summary): Summary {
   const onFailure = new Set<number>();
   let failing = false;
   let warnedFailure = false;
+  let nullFailure = false;
   let paths = 0;
   const tokens = params.map((n) => (n && /^[A-Za-z_]\w*$/.test(n) ? new RegExp(`param:${n}(?![\\w])`) : null));
   for (const p of ex.paths) {
@@ -136,7 +138,12 @@ function fromBody(f: FunctionInfo, ex: Exploration, textual: Summary): Summary {
     paths++;
     // A failure only under `if (WARN(...))` is one the helper asserts does not happen
     // (iwl_txq_gen2_set_tb: "exceeded 25 TBs"): callers that rely on it need not check.
-    if (p.exit.failure === true && !p.state.warned) failing = true;
+    if (p.exit.failure === true && !p.state.warned) {
+      failing = true;
+      // Its failing returns are all ERR_PTR(): callers test IS_ERR(), a NULL is not its failure.
+      const v = p.exit.value;
+      if (!(v && (p.state.fact(v)?.err || /^(ERR_PTR|ERR_CAST)\(/.test(asSym(v) ?? '')))) nullFailure = true;
+    }
     if (p.exit.failure === true && p.state.warned) warnedFailure = true;
     for (const e of p.state.events) {
       if (e.k !== 'unknown-release') continue;
@@ -188,7 +195,7 @@ function fromBody(f: FunctionInfo, ex: Exploration, textual: Summary): Summary {
   return {
     releases, released: [...released.values()],
     // Over budget: what was explored may have missed the failing return.
-    fails: failing ? (f.returnsPointer ? 'null' : 'neg-errno') : ex.overBudget ? textual.fails : null,
+    fails: failing ? (f.returnsPointer ? (nullFailure ? 'null' : 'err-ptr') : 'neg-errno') : ex.overBudget ? textual.fails : null,
     keeps: keeps.size > 0, keepsParams: [...keeps].sort((a, b) => a - b),
     keepsIfMemory: [...ifMemory].filter((i) => !keeps.has(i)).sort((a, b) => a - b), params,
     keepsOnFailure: onFailure.size ? [...onFailure].filter((i) => keeps.has(i)).sort((a, b) => a - b) : undefined,

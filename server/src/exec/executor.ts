@@ -30,7 +30,8 @@ export interface Summary {
   releases: Set<string>;
   /** Releases of handles named in its parameters' terms (`param:priv+0->rx_dma`, `param:dma+0`). */
   released: { kinds: string[]; handle: string }[];
-  fails: 'neg-errno' | 'null' | null;
+  /** How it fails: -errno, NULL, or (a pointer function that only returns ERR_PTR() on failure) an error pointer. */
+  fails: 'neg-errno' | 'null' | 'err-ptr' | null;
   /** It stores one of its parameters (or what one points to) where its caller can reach it. */
   keeps: boolean;
   /** Which parameters, when the body was read (undefined: any of them). */
@@ -128,7 +129,7 @@ const COPY = /^(memcpy|memmove|__builtin_memcpy|memcpy_toio)$/;
 const CALL_RESULT = /(?:param:)?[A-Za-z_]\w*\([^()]*\)@\d+#\d+/g;
 
 /** Calls that read a size or a count off their arguments, without side effects. */
-const SIZE_ACCESSOR = /^(skb_headlen|skb_frag_size|skb_headroom|skb_tailroom|resource_size|pci_resource_len|array_size|array3_size|struct_size|page_size|sg_nents|sg_nents_for_len|sg_dma_len|netdev_mc_count|[a-z0-9_]+_(len|length|size|bytes|sz))$/;
+const SIZE_ACCESSOR = /^(skb_headlen|skb_frag_size|skb_headroom|skb_tailroom|resource_size|pci_resource_len|array_size|array3_size|struct_size|page_size|sg_nents|sg_nents_for_len|sg_dma_len|netdev_mc_count|[a-z0-9_]+_(len|length|size|bytes|sz)|crypto_\w+_(ivsize|blocksize|digestsize|authsize|reqsize|statesize|alignmask))$/;
 
 /** A type name in a cast tree-sitter took for an operand: `(dma_addr_t)`, `(u64)`, `(uintptr_t)`. */
 const TYPE_NAME = /^([us](8|16|32|64)|__[lb]e(16|32|64)|__u(8|16|32|64)|[a-z_][a-z0-9_]*_t|uintptr_t|ulong|uint)$/;
@@ -231,6 +232,8 @@ class Executor {
   }
 
   private sweep = true;
+  /** The function tests CRYPTO_TFM_REQ_MAY_BACKLOG (its -EBUSY means queued). */
+  private backlogs?: boolean;
   /** Steps executed so far over all paths. */
   private work = 0;
   /** The API call being emulated (for events the emulator's answer raises). */
@@ -596,6 +599,8 @@ class Executor {
   private isFailure(v: Val, st: State): boolean | undefined {
     // -EINPROGRESS / -EIOCBQUEUED: queued, to complete later (crypto, aio): what was set up is handed on.
     if (isConst(v) && (v.c === -115 || v.c === -529)) return false;
+    // -EBUSY from a crypto driver that looked at CRYPTO_TFM_REQ_MAY_BACKLOG: put on the backlog.
+    if (isConst(v) && v.c === -16 && (this.backlogs ??= /\bCRYPTO_TFM_REQ_MAY_BACKLOG\b/.test(this.o.fn.text))) return undefined;
     // ... also a result tested equal to it (`if (ret == -EINPROGRESS) return ret;`); -EBUSY beside
     // it is the crypto backlog (queued too, with CRYPTO_TFM_REQ_MAY_BACKLOG): not known to fail.
     if (!isConst(v)) {
@@ -611,7 +616,13 @@ class Executor {
     if (this.o.returnsPointer) return s.zero === true ? true : s.zero === false ? false : undefined;
     if (s.zero === true) return false;
     if (isConst(v) && v.c > 0) return false;
-    if (s.zero === false && this.o.returnsZero && !isConst(v)) return true;
+    if (s.zero === false && this.o.returnsZero && !isConst(v)) {
+      // A mapping returned by a function that returns 0 when it fails (ipu6's map_single(): a
+      // dma_addr_t) is its result, not an error code.
+      const hk = hkey(v);
+      if (st.resources.some((r) => r.state === 'live' && r.handles.includes(hk))) return false;
+      return true;
+    }
     return undefined;
   }
 
@@ -1236,10 +1247,11 @@ class Executor {
         if (fail) {
           st.failed = s;
           st.failSeq = st.events.length;
-          st.addFact(ret, summary.fails === 'neg-errno' ? { zero: false, neg: true } : { zero: true });
-          this.step(st, node, name, args, summary.fails === 'neg-errno' ? '-> -errno (injected failure)' : '-> NULL (injected failure)');
+          st.addFact(ret, summary.fails === 'neg-errno' ? { zero: false, neg: true } : summary.fails === 'err-ptr' ? { zero: false, err: true } : { zero: true });
+          this.step(st, node, name, args, summary.fails === 'neg-errno' ? '-> -errno (injected failure)'
+            : summary.fails === 'err-ptr' ? '-> ERR_PTR(-errno) (injected failure)' : '-> NULL (injected failure)');
         } else if (failAt !== null || !this.sweep || this.countFallible(node) > 0) {
-          st.addFact(ret, summary.fails === 'neg-errno' ? { zero: true, neg: false } : { zero: false });
+          st.addFact(ret, summary.fails === 'neg-errno' ? { zero: true, neg: false } : summary.fails === 'err-ptr' ? { err: false } : { zero: false });
         }
       }
       return ret;

@@ -13,7 +13,7 @@
  * - the time it took (flagged as slow above `slowMs`).
  */
 import { analyzeText, runFunction, ResultCache, FileResult } from '../../../server/src/engine/index';
-import { Config, DEFAULT_CONFIG } from '../../../server/src/config';
+import { Config, DEFAULT_CONFIG, parseConfig } from '../../../server/src/config';
 import { codeActionsFor, codeLensesFor, fileDiagnostics, hoverFor } from '../../../server/src/diagnostics';
 import type { FuzzInput } from './generate';
 
@@ -35,6 +35,32 @@ export interface CheckOptions {
   cache?: ResultCache;
   /** Also run one function through runFunction (Run Snippet). */
   run?: boolean;
+}
+
+/**
+ * The settings inputs are analysed under, by index: the defaults most often, then small budgets
+ * (the budget-exhaustion paths), the other SMMU models with wrappers declared, and the minimum
+ * budgets the schema allows.
+ */
+export const CONFIGS: { name: string; config: Config }[] = [
+  { name: 'default', config: DEFAULT_CONFIG },
+  { name: 'small-budget', config: parseConfig({ budget: { maxPaths: 24, maxSteps: 4000, loopUnroll: 1 } }).config },
+  { name: 'default', config: DEFAULT_CONFIG },
+  {
+    name: '64k-nonstrict-wrappers',
+    config: parseConfig({
+      smmu: { granule: 65536, ias: 32, oas: 52, stage: 2, strict: false, reservedRegions: [{ start: 0, length: 0x1000, type: 'reserved' }, { start: '0xfff00000', length: '0x10000', type: 'direct' }] },
+      budget: { maxPaths: 64, maxSteps: 20000, loopUnroll: 3 },
+      wrappers: { x: 'dma_map_single', hw_map: { api: 'iommu_map', args: [0, 1, 2, 3, -1, -1] }, some_hw_call: 'iommu_unmap', f0: 'kfree' },
+      rules: { leak: 'error', 'missing-error-path': 'off' },
+    }).config,
+  },
+  { name: 'minimum-budget', config: parseConfig({ budget: { maxPaths: 1, maxSteps: 100, loopUnroll: 1, timeMsPerFunction: 10 } }).config },
+];
+
+/** The settings for input `index`. */
+export function configFor(index: number): { name: string; config: Config } {
+  return CONFIGS[index % CONFIGS.length];
 }
 
 function stackOf(e: unknown): string {

@@ -171,7 +171,7 @@ function apiCall(r: Rng): string {
 // ---------------------------------------------------------------------------------------------
 // Mutation operators: text in, text out.
 
-type Op = (t: string, r: Rng, seeds: readonly Seed[]) => string;
+type Op = (t: string, r: Rng, seeds: readonly Seed[], full: boolean) => string;
 
 const OPS: Record<string, Op> = {
   truncate: (t, r) => t.slice(0, r.int(t.length + 1)),
@@ -186,12 +186,12 @@ const OPS: Record<string, Op> = {
     for (let k = r.range(1, 12); k > 0; k--) toks.splice(r.int(toks.length + 1), 0, r.pick(TOKENS));
     return toks.join('');
   },
-  'duplicate-tokens': (t, r) => {
+  'duplicate-tokens': (t, r, _s, full) => {
     const toks = tokenize(t);
     if (!toks.length) return t;
     const a = r.int(toks.length);
     const span = toks.slice(a, a + r.range(1, 60));
-    const times = r.chance(0.1) ? r.range(10, 200) : r.range(1, 3);
+    const times = r.chance(0.1) ? r.range(10, full ? 200 : 40) : r.range(1, 3);
     const at = r.int(toks.length + 1);
     for (let i = 0; i < times; i++) toks.splice(at, 0, ...span);
     return toks.join('');
@@ -242,8 +242,8 @@ const OPS: Record<string, Op> = {
   },
   'line-endings': (t, r) => r.pick([t.replace(/\n/g, '\r\n'), t.replace(/\n/g, '\r'), t.replace(/\n/g, '\\\n'),
     t.replace(/\n/g, r.chance(0.5) ? '\n\r' : '\u2028'), t.replace(/\t/g, '\f')]),
-  'long-line': (t, r) => {
-    const n = r.pick([5_000, 50_000, 200_000]);
+  'long-line': (t, r, _s, full) => {
+    const n = full ? r.pick([5_000, 50_000, 200_000]) : r.pick([2_000, 5_000, 20_000]);
     const line = r.pick([
       () => 'x'.repeat(n),
       () => `int v = ${Array.from({ length: n / 4 }, (_, i) => `a${i % 10}`).join('+')};`,
@@ -277,9 +277,9 @@ const OPS: Record<string, Op> = {
     const at = r.int(t.length + 1);
     return t.slice(0, at) + r.pick(['/*', '"', "'", '//\\', '#if 0\n', '{', '(', '[', 'struct {']) + t.slice(at);
   },
-  'deep-nesting-inside': (t, r) => {
+  'deep-nesting-inside': (t, r, _s, full) => {
     const ls = t.split('\n');
-    ls.splice(r.int(ls.length + 1), 0, nestedText(r, r.pick([200, 1000, 3000])));
+    ls.splice(r.int(ls.length + 1), 0, nestedText(r, full ? r.pick([200, 1000, 3000]) : r.pick([50, 200, 400])));
     return ls.join('\n');
   },
   splice: (t, r, seeds) => {
@@ -287,11 +287,11 @@ const OPS: Record<string, Op> = {
     return t.slice(0, r.int(t.length + 1)) + o.slice(r.int(o.length + 1));
   },
   'rename-functions': (t, r) => t.replace(/\b(\w+)\s*\(/g, (m, n) => (r.chance(0.05) ? `${r.pick(['main', 'if', 'sizeof', 'dma_map_single', 'goto', 'x', n + n, '__proto__', 'constructor', 'toString', 'hasOwnProperty'])}(` : m)),
-  'duplicate-functions': (t, r) => {
+  'duplicate-functions': (t, r, _s, full) => {
     // The same function (name) twice, or many times: the summaries and caches key by name.
     const m = /\n((?:static\s+)?\w[\w\s*]*\([^;{]*\)\s*\{[\s\S]*?\n\})/.exec(t);
     if (!m) return t + '\n' + t;
-    return t + ('\n' + m[1]).repeat(r.range(1, r.chance(0.1) ? 300 : 3));
+    return t + ('\n' + m[1]).repeat(r.range(1, r.chance(0.1) ? (full ? 300 : 30) : 3));
   },
 };
 
@@ -431,50 +431,70 @@ function nonUtf8(text: string, r: Rng): { text: string; bytes: Uint8Array } {
   }
   parts.push(rest);
   const bytes = Buffer.concat(parts);
-  if (r.chance(0.3)) { // a Latin-1 comment on a line of its own: same lines, other bytes
-    return { text: bytes.toString('utf8'), bytes: new Uint8Array(bytes) };
-  }
   return { text: bytes.toString('utf8'), bytes: new Uint8Array(bytes) };
 }
 
+export interface GenerateOptions {
+  /**
+   * Sizes of the synthetic inputs: 'full' (scripts/fuzz.mjs: nesting 5000 deep, 1000 functions,
+   * 200,000-character lines, 800-statement functions) or 'bounded' (the test: a tenth of that,
+   * so a few thousand inputs fit in seconds; its heavy cases are separate tests).
+   */
+  scale?: 'full' | 'bounded';
+}
+
 /**
- * Input `index` of the stream for `seed`. Mostly mutated seeds (one to four operators stacked),
- * otherwise a synthetic file.
+ * Input `index` of the stream for `seed`. Mostly mutated seeds (one to four operators stacked,
+ * over the whole file or over one region of it, as an edit is), otherwise a synthetic file.
  */
-export function inputAt(seeds: readonly Seed[], seed: number, index: number): FuzzInput {
+export function inputAt(seeds: readonly Seed[], seed: number, index: number, opts: GenerateOptions = {}): FuzzInput {
   const r = new Rng(inputSeed(seed, index));
+  const full = opts.scale !== 'bounded';
   const base = r.pick(seeds);
   const choice = r.weighted<string>([
-    [70, 'mutate'], [4, 'nest'], [3, 'explode'], [3, 'huge'], [4, 'macros'], [3, 'recursive'], [2, 'many'],
-    [3, 'tokens'], [2, 'bytes'], [5, 'non-utf8'], [1, 'empty'],
+    [70, 'mutate'], [4, 'nest'], [full ? 3 : 1.5, 'explode'], [full ? 3 : 1, 'huge'], [4, 'macros'], [3, 'recursive'],
+    [2, 'many'], [3, 'tokens'], [2, 'bytes'], [5, 'non-utf8'], [1, 'empty'],
   ]);
   switch (choice) {
     case 'mutate': {
       const ops: string[] = [];
       let text = base.text;
-      for (let k = r.weighted([[5, 1], [3, 2], [2, 3], [1, 4]]); k > 0; k--) {
-        const op = r.pick(OP_NAMES);
-        ops.push(op);
-        text = OPS[op](text, r, seeds);
+      // An edit of one region (the other functions stay as they were: the engine's cache serves
+      // them, as in the editor) or of the whole file.
+      const region = r.chance(0.7);
+      let a = 0, b = text.length;
+      if (region) {
+        a = r.int(text.length);
+        b = Math.min(text.length, a + r.range(50, 3000));
       }
-      return { index, kind: `mutate(${ops.join('+')})<-${base.name}`, text };
+      let part = text.slice(a, b);
+      for (let k = r.weighted([[5, 1], [3, 2], [2, 3], [1, 4]]); k > 0; k--) {
+        let op = r.pick(OP_NAMES);
+        if (!full && op === 'long-line' && r.chance(0.7)) op = 'insert-tokens';
+        ops.push(op);
+        part = OPS[op](part, r, seeds, full);
+        if (!full && part.length > 60_000) part = part.slice(0, 60_000);
+      }
+      text = text.slice(0, a) + part + text.slice(b);
+      return { index, kind: `mutate(${ops.join('+')}${region ? `@${a}-${b}` : ''})<-${base.name}`, text };
     }
     case 'nest': {
-      const depth = r.pick([100, 500, 2000, 5000]);
+      const depth = full ? r.pick([100, 500, 2000, 5000]) : r.pick([50, 100, 300, 500]);
       return { index, kind: `nest(${depth})`, text: nestedText(r, depth) };
     }
     case 'explode': {
-      const n = r.range(20, 60);
-      return { index, kind: `explode(${n})`, text: pathExplosion(n, r.range(0, 3)) };
+      const n = full ? r.range(20, 60) : r.range(10, 40);
+      const loops = full ? r.range(0, 3) : r.range(0, 2);
+      return { index, kind: `explode(${n},${loops})`, text: pathExplosion(n, loops) };
     }
     case 'huge': {
-      const n = r.pick([100, 300, 800]);
+      const n = full ? r.pick([100, 300, 800]) : r.pick([30, 60]);
       return { index, kind: `huge(${n})`, text: hugeFunction(r, n) };
     }
     case 'macros': return { index, kind: 'macros', text: macroHeavy(r) };
     case 'recursive': return { index, kind: 'recursive', text: recursiveHelpers(r) };
     case 'many': {
-      const n = r.pick([200, 1000]);
+      const n = full ? r.pick([200, 1000]) : r.pick([20, 100]);
       return { index, kind: `many(${n})`, text: manyFunctions(r, n) };
     }
     case 'tokens': return { index, kind: 'tokens', text: randomTokens(r) };
@@ -485,8 +505,8 @@ export function inputAt(seeds: readonly Seed[], seed: number, index: number): Fu
 }
 
 /** Inputs `from` .. `from + count - 1` of the stream for `seed`. */
-export function* inputs(seeds: readonly Seed[], seed: number, count: number, from = 0): Generator<FuzzInput> {
-  for (let i = from; i < from + count; i++) yield inputAt(seeds, seed, i);
+export function* inputs(seeds: readonly Seed[], seed: number, count: number, from = 0, opts: GenerateOptions = {}): Generator<FuzzInput> {
+  for (let i = from; i < from + count; i++) yield inputAt(seeds, seed, i, opts);
 }
 
 /** Write a failing input for reproduction: DIR/<seed>-<index>.c (its bytes) and .json (its exact text, lone surrogates too). */

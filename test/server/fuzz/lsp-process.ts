@@ -12,7 +12,7 @@ export interface Published { uri: string; version?: number; diagnostics: { range
 
 export class LspProcess {
   readonly proc: ChildProcess;
-  private buf = Buffer.alloc(0);
+  private buf: Buffer = Buffer.alloc(0);
   private nextId = 1;
   private readonly pending = new Map<number, { method: string; resolve(v: unknown): void; reject(e: Error): void; timer: NodeJS.Timeout }>();
   /** Latest publishDiagnostics per URI, and how many were received. */
