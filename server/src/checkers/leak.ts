@@ -86,7 +86,10 @@ export function checkLeak(ctx: CheckContext): Finding[] {
     if (p.exit.failure !== true) {
       for (const r of p.state.resources) {
         if (r.state !== 'released' || r.relSeq === undefined) continue;
-        for (const k of kept) if ((k.seq ?? 0) < r.relSeq && r.handles.some((h) => holds(k.key, h))) transient.set(`${r.site.at}|${k.by}`, 'released');
+        // Its own handles, not a loop's widened variable that every iteration's mapping shares
+        // (mlx5e_xdp_xmit: the frame before pushed its frags to the fifo, this one unmaps its own).
+        const own = r.handles.filter((h) => !h.includes('widened:'));
+        for (const k of kept) if ((k.seq ?? 0) < r.relSeq && own.some((h) => holds(k.key, h))) transient.set(`${r.id}|${k.by}`, 'released');
       }
     }
     // A buffer the function reads back after a callee had it (`get_flash(ha, info_dma, ...);
@@ -94,7 +97,7 @@ export function checkLeak(ctx: CheckContext): Finding[] {
     for (const r of p.state.resources) {
       if (r.readAt === undefined) continue;
       for (const k of kept) if (k.at !== undefined && k.at < r.readAt && r.handles.some((h) => holds(k.key, h))) {
-        if (!transient.has(`${r.site.at}|${k.by}`)) transient.set(`${r.site.at}|${k.by}`, 'read');
+        if (!transient.has(`${r.id}|${k.by}`)) transient.set(`${r.id}|${k.by}`, 'read');
       }
     }
   }
@@ -191,7 +194,7 @@ export function checkLeak(ctx: CheckContext): Finding[] {
       const sibling = releasedInPlan.has(k) || (!r.escaped && escapedInPlan.has(k));
       if (sibling) leaked = false;
       else if (r.leaksOnlyOnFailure) leaked = p.exit.failure === true;
-      else if (r.via === 'callee' && r.keptBy && transient.has(`${r.site.at}|${r.keptBy}`)) leaked = usedOnly = true;
+      else if (r.via === 'callee' && r.keptBy && transient.has(`${r.id}|${r.keptBy}`)) leaked = usedOnly = true;
       else if (r.escaped || r.ownedByContainer) {
         // Handed off where the caller can reach it: the caller's, unless this failing exit abandons
         // what the function has shown it unwinds itself. Returned and out-parameter copies count
@@ -214,7 +217,7 @@ export function checkLeak(ctx: CheckContext): Finding[] {
       const rel = [...own, ...kernel].slice(0, 2).map((n) => n + '()').join(' or ');
       const how = r.escaped?.startsWith('belongs') || r.escaped?.startsWith('its ') ? r.escaped : `it was ${describe(r.escaped ?? '')}`;
       const also = r.lostTo ? ` (it was passed to ${r.lostTo}(), which failed)`
-        : usedOnly ? ` (${r.keptBy}() only uses it: ${transient.get(`${r.site.at}|${r.keptBy}`) === 'read'
+        : usedOnly ? ` (${r.keptBy}() only uses it: ${transient.get(`${r.id}|${r.keptBy}`) === 'read'
           ? 'the function reads the buffer back after that call' : 'another path releases it after that call'})`
         : r.escaped ? ` (${how}, but this failing return abandons it${unwinder ? `, while it releases the ${KIND_NAME[unwinder.kind]} from line ${unwinder.site.line + 1}`
           : helperName ? `; its unwind calls ${helperName}(), which does not release it`

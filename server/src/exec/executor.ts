@@ -443,6 +443,10 @@ class Executor {
       return;
     }
     if (ins.aggregate) {
+      // Declared again (a loop body's `dma_addr_t dma_arr[MAX_SKB_FRAGS];`): a fresh array, not
+      // the last iteration's slots (mlx5e_xdp_xmit's unwind reads only this frame's).
+      const own = `local:${ins.name}`;
+      if (st.env.has(ins.name)) for (const k of [...st.mem.keys()]) if (k.startsWith(own + '[') || k.startsWith(own + '.')) st.mem.delete(k);
       st.env.set(ins.name, sym('local:' + ins.name));
       if (ins.union) this.unions.add('local:' + ins.name);
       // `struct desc d = { .addr = dma };`: keep what the initialiser holds, so handing `&d` on hands it on.
