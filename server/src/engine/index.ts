@@ -161,6 +161,23 @@ class FileContext {
     return (this.entries = out);
   }
 
+  private inlineMap?: Map<string, { params: string[]; expr: SyntaxNode }>;
+  /** One-line accessors of the file (`return container_of(vdesc, struct xdma_desc, vdesc);`). */
+  private inlines(): Map<string, { params: string[]; expr: SyntaxNode }> {
+    if (this.inlineMap) return this.inlineMap;
+    const out = new Map<string, { params: string[]; expr: SyntaxNode }>();
+    for (const f of this.fns) {
+      if (f.apiCalls.length || f.endIndex - f.startIndex > 400 || !f.returnsPointer) continue;
+      const src = this.text.slice(f.startIndex, f.endIndex);
+      if (!/\{\s*return\s[^;]*;\s*\}\s*$/.test(src) || !/\b(container_of|list_entry)\s*\(/.test(src)) continue;
+      const body = toPlain(f.node, this.text).childForFieldName('body');
+      const stmts = body?.namedChildren.filter((c) => c.type !== 'comment') ?? [];
+      const expr = stmts.length === 1 && stmts[0].type === 'return_statement' ? stmts[0].namedChildren[0] : undefined;
+      if (expr && f.params.every((p) => p.name)) out.set(f.name, { params: f.params.map((p) => p.name), expr });
+    }
+    return (this.inlineMap = out);
+  }
+
   private code?: string;
   /**
    * The values a static function's parameter takes, when every call in the file passes a
@@ -334,7 +351,7 @@ class FileContext {
       return explore({
         config: this.config, cfg: buildCfg(body ?? fn), fn, params: f.params.map((p) => p.name),
         returnsPointer: f.returnsPointer, returnsZero: /\breturn\s+(0|-EINPROGRESS)\s*;/.test(f.node.text),
-        defines: this.defines, evalDefine: (s) => defineExpr(s), summaries,
+        defines: this.defines, evalDefine: (s) => defineExpr(s), summaries, inlines: this.inlines(),
         snapshots: false, asHelper: true, deadline: Date.now() + this.config.budget.timeMsPerFunction, maxPaths: 16,
         maxSteps: Math.max(1, Math.floor(this.config.budget.maxSteps / 8)),
       });
@@ -372,7 +389,7 @@ class FileContext {
         config: this.config, cfg, fn, params: f.params.map((p) => p.name),
         returnsPointer: f.returnsPointer,
         returnsZero: /\breturn\s+(0|-EINPROGRESS)\s*;/.test(f.node.text), defines: this.defines,
-        evalDefine: (s) => defineExpr(s), summaries: this.summaries,
+        evalDefine: (s) => defineExpr(s), summaries: this.summaries, inlines: this.inlines(),
         snapshots: run?.snapshots ?? false, onlyFailAt: run ? run.onlyFailAt : undefined,
         deadline: Date.now() + this.config.budget.timeMsPerFunction, maxPaths: this.config.budget.maxPaths,
         maxSteps: this.config.budget.maxSteps, paramValues: pv,

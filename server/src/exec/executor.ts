@@ -72,6 +72,8 @@ export interface ExecOptions {
   maxSteps: number;
   /** The only values a parameter takes (every caller in the file passes one of these constants). */
   paramValues?: Map<string, number[]>;
+  /** The file's one-line accessors (`return container_of(v, struct x, vdesc);`), evaluated in place. */
+  inlines?: Map<string, { params: string[]; expr: SyntaxNode }>;
 }
 
 export interface Exit {
@@ -232,6 +234,19 @@ class Executor {
   }
 
   private sweep = true;
+  private inlineDepth?: number;
+
+  /**
+   * container_of(p, T, member): the object `&obj->member` was taken from is `obj`; of a pointer
+   * we cannot trace (a helper's parameter), a name the caller's `&obj->member` reads back
+   * (`cof(param:vdesc+0).vdesc`, translated at the call).
+   */
+  private containerOf(p: Val, member: string): Val {
+    const s = asSym(p);
+    const m = s ? /^&(.+)(->|\.)([A-Za-z_]\w*)$/.exec(s) : null;
+    if (m && m[3] === member && m[1].endsWith('+0') && !/[+*]/.test(m[1].slice(0, -2).replace(/\(.*\)/g, ''))) return sym(m[1].slice(0, -2));
+    return sym(`cof(${key(p)}).${member}`);
+  }
   /** The function tests CRYPTO_TFM_REQ_MAY_BACKLOG (its -EBUSY means queued). */
   private backlogs?: boolean;
   /** Steps executed so far over all paths. */
@@ -1044,6 +1059,20 @@ class Executor {
       return opaque(`${name}@${node.startIndex}`, ...vals);
     }
     const args = argNodes.map((a) => this.ev(a, st, failAt));
+    if (/^(container_of|container_of_const|list_entry)$/.test(name) && args[0] && argNodes[2]?.type === 'identifier') {
+      return this.containerOf(args[0], argNodes[2].text);
+    }
+    const inl = this.o.inlines?.get(name);
+    if (inl && inl.params.length === args.length && (this.inlineDepth ?? 0) < 4) {
+      // A one-line accessor of the file (to_xdma_desc(vdesc)): its expression, with its parameters bound.
+      const saved = inl.params.map((p) => [p, st.env.get(p)] as const);
+      inl.params.forEach((p, i) => st.env.set(p, args[i]));
+      this.inlineDepth = (this.inlineDepth ?? 0) + 1;
+      try { return this.ev(inl.expr, st, failAt); } finally {
+        this.inlineDepth--;
+        for (const [p, v] of saved) { if (v === undefined) st.env.delete(p); else st.env.set(p, v); }
+      }
+    }
     if (FREE_OBJECT.test(name)) {
       // Freed memory holds nothing: a handle whose only copy was in the object is lost with it
       // (`kfree(txq->txbuffs)` after an unwind that forgot the blocks stored in its slots).
@@ -1197,12 +1226,27 @@ class Executor {
       if (underLabel(node) && cleanup) st.events = st.events.add({ k: 'helper-call', site: at, detail: { roots: args.filter((a) => !isConst(a)).map((a) => rootOf(key(a))) } });
       // What its body releases by a handle in its parameters' terms: the caller's copy of it.
       const unresolved = new Set(summary.releases);
-      for (const rel of summary.released) {
-        const h = this.translate(rel.handle, args, st, summary.params);
+      for (const rel0 of summary.released) {
+        let rel = rel0;
+        let tArgs = args;
+        let tParams = summary.params;
+        // Reached through container_of() of a parameter: the caller passed `&obj->member`, so the
+        // helper's object is the caller's `obj` (xdma_free_desc(&sw_desc->vdesc)).
+        const cof = /^cof\(param:([A-Za-z_]\w*)\+0\)\.([A-Za-z_]\w*)\+0(->.*)$/.exec(rel.handle);
+        if (cof) {
+          const a = args[summary.params.indexOf(cof[1])];
+          const obj = a ? this.containerOf(a, cof[2]) : undefined;
+          if (obj && !asSym(obj)?.startsWith('cof(')) {
+            rel = { ...rel, handle: `param:__cof+0${cof[3]}` };
+            tArgs = [...args, obj];
+            tParams = [...summary.params, '__cof'];
+          }
+        }
+        const h = this.translate(rel.handle, tArgs, st, tParams);
         if (h === undefined) {
           // A slot of an array the caller names (`adapter->tx_ltb_dma[idx]`): what is stored under
           // that array, not every resource of the kind.
-          const pre = this.translateSlot(rel.handle, args, st, summary.params);
+          const pre = this.translateSlot(rel.handle, tArgs, st, tParams);
           if (pre === undefined) { for (const k of rel.kinds) unresolved.add(k); continue; }
           let hit = false;
           for (const r of st.resources) {
