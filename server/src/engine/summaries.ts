@@ -187,6 +187,15 @@ function fromBody(f: FunctionInfo, ex: Exploration, textual: Summary): Summary {
       slots.get(k)!.add(m[1]);
     }
   }
+  // ... and `p = *param + i; p->f` (qed_fw_overlay_mem_free walks the array its caller filled at
+  // `mem + storm_id`): the pointer parameter's elements, `+*->`.
+  for (const { kinds, handle } of [...released.values()]) {
+    const m = /^(\*?param:[A-Za-z_]\w*\+0)\+(\d+)(->.*)$/.exec(handle);
+    if (!m) continue;
+    const k = kinds.join(',') + '|' + `${m[1]}+*${m[3]}`;
+    if (!slots.has(k)) slots.set(k, new Set());
+    slots.get(k)!.add(m[2]);
+  }
   for (const [k, idx] of slots) {
     if (!idx.has('0') || !idx.has('1')) continue;
     const [kinds, handle] = [k.slice(0, k.indexOf('|')).split(','), k.slice(k.indexOf('|') + 1)];

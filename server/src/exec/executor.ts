@@ -1189,6 +1189,7 @@ class Executor {
     const keepsStack = (i: number): boolean => (copy && i === 1)
       || (!!summary && (summary.keepsParams ? summary.keepsParams.includes(i) : summary.keeps));
     // An unknown callee may write through pointers to locals it is given.
+    const priorEnv = new Map<string, Val>();
     argNodes.forEach((a, i) => {
       const s = stripParens(a);
       if (s.type === 'pointer_expression' && s.child(0)?.type === '&') {
@@ -1201,6 +1202,7 @@ class Executor {
             // vmap(&page, 1, ...): what the local holds is handed over, then the callee may overwrite it.
             const held = st.env.get(p.env);
             if (held && !isConst(held) && !NOT_KEEPING.test(name)) st.kept = st.kept.add({ seq: st.events.length, key: key(held), by, ret: rk });
+            if (held) priorEnv.set(p.env, held);
             st.env.set(p.env, sym(`out:${name}@${node.startIndex}#${occ}:${i}`));
           }
           else if (keepsStack(i)) this.keepLocal(p.mem!, st, by, rk);
@@ -1241,6 +1243,26 @@ class Executor {
             tArgs = [...args, obj];
             tParams = [...summary.params, '__cof'];
           }
+        }
+        // Every element of the array a pointer parameter points to (`*param:mem+0+*->virt_addr`):
+        // what the caller stored at `base + i` for any i.
+        const elems = /^(\*?)param:([A-Za-z_]\w*)\+0\+\*(->.*)$/.exec(rel.handle);
+        if (elems) {
+          let base: Val | undefined = args[summary.params.indexOf(elems[2])];
+          if (base && elems[1]) {
+            const a = asSym(base);
+            base = a?.startsWith('&') ? (priorEnv.get(a.slice(1)) ?? st.env.get(a.slice(1)) ?? st.mem.get(a.slice(1))) : undefined;
+          }
+          const bk = base && !isConst(base) ? this.baseKey(base, st) : undefined;
+          if (!bk?.endsWith('+0')) { for (const k of rel.kinds) unresolved.add(k); continue; }
+          const pre = bk.slice(0, -1);
+          for (const r of st.resources) {
+            if (r.state !== 'live' || !rel.kinds.includes(r.kind)) continue;
+            if (![...st.mem].some(([p, v]) => p.startsWith(pre) && p.includes(elems[3]) && r.handles.some((x) => holds(key(v), x)))) continue;
+            r.state = 'maybe-released';
+            r.releasedBy = at;
+          }
+          continue;
         }
         const h = this.translate(rel.handle, tArgs, st, tParams);
         if (h === undefined) {
