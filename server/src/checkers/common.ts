@@ -25,6 +25,8 @@ export interface CheckContext {
    * open), so everything it acquired and did not release is leaked when it fails.
    */
   entryPoint?: boolean;
+  /** The function returns nothing: a caller cannot know it failed, so it cannot undo for it. */
+  returnsVoid?: boolean;
   /** What the callers in the same file do after this function fails (engine: cleanedByCaller). */
   callers?: CallerCleanup;
 }

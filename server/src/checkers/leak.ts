@@ -51,11 +51,13 @@ export function checkLeak(ctx: CheckContext): Finding[] {
   //     its unwind ladder undoes its outputs, so one it passes over is a leak, not the caller's.
   //     Only a release after this resource was acquired is an unwind: one before it is a retry
   //     (free, then allocate again) or the end of an earlier object's use.
-  const unwound = new Set<number>();
+  // Per acquisition (site and loop iteration): the put_page() of this iteration's page after its
+  // mapping failed is not the unwind of the pages earlier iterations left in the ring.
+  const unwound = new Set<string>();
   const keptOnSuccess = new Set<number>();
   for (const p of paths) {
     if (p.exit.failure === true) {
-      for (const r of p.state.resources) if (r.state === 'released' && r.releasedAfterEscape && unwinding(p, r)) unwound.add(r.site.at);
+      for (const r of p.state.resources) if (r.state === 'released' && r.releasedAfterEscape && unwinding(p, r)) unwound.add(r.id);
     } else if (p.exit.failure === false) {
       for (const r of p.state.resources) if (r.state === 'live' && r.escaped) keptOnSuccess.add(r.site.at);
     }
@@ -188,6 +190,7 @@ export function checkLeak(ctx: CheckContext): Finding[] {
       let usedOnly = false;
       let contract = false;
       let label: string | undefined;
+      let voidObject = false;
       // Another path of the same failure to the same exit handles it: this one is most likely a
       // combination of conditions the analysis could not correlate (a switch default, a flag).
       const k = `${p.failAt}|${p.exit.line}|${p.exit.value ? key(p.exit.value) : ''}|${r.id}`;
@@ -199,9 +202,16 @@ export function checkLeak(ctx: CheckContext): Finding[] {
         // Handed off where the caller can reach it: the caller's, unless this failing exit abandons
         // what the function has shown it unwinds itself. Returned and out-parameter copies count
         // only on exits that do not fail (exec/ownership.ts).
-        const owns = !!(label = promisedBy(p, r)) || !callerReleases(r) && ((!!ctx.entryPoint && (r.via === 'field' || r.via === 'global' || r.via === 'object') && !lazy(p, r))
-          || unwound.has(r.site.at) || !!(unwinder = ladder(p, r)) || !!(helperName = unwindHelper(p, r)) || (uncleaned = callersLeaveIt(r) && !lazy(p, r)) || (contract = initContract(p, r)));
-        leaked = p.exit.failure === true && r.via !== 'returned' && owns && !releasedInPlan.has(k);
+        // (8) a void function that fails leaves its caller's objects (its sg list) as they were
+        //     given: the caller cannot know to unmap them.
+        const owns = !!(label = promisedBy(p, r)) || (voidObject = !!ctx.returnsVoid && (r.via === 'object' || r.via === 'caller-object'))
+          || !callerReleases(r) && ((!!ctx.entryPoint && (r.via === 'field' || r.via === 'global' || r.via === 'object') && !lazy(p, r))
+          || unwound.has(r.id) || !!(unwinder = ladder(p, r)) || !!(helperName = unwindHelper(p, r)) || (uncleaned = callersLeaveIt(r) && !lazy(p, r)) || (contract = initContract(p, r)));
+        // What a void function stored in its caller's structs stays there for the caller's
+        // teardown, which runs as usual: the caller never learns of the failure (a ring refill
+        // leaves the buffers it filled in their slots).
+        const voidKeeps = !!ctx.returnsVoid && (r.via === 'field' || r.via === 'global');
+        leaked = p.exit.failure === true && r.via !== 'returned' && owns && !voidKeeps && !releasedInPlan.has(k);
       }
       // The caller's sg list after a failure: its caller's cleanup unmaps what the request holds.
       else if (r.callerObject && callerReleases(r) && p.exit.failure === true) leaked = false;
@@ -224,7 +234,8 @@ export function checkLeak(ctx: CheckContext): Finding[] {
           : ctx.entryPoint ? `; after a failed ${/open/.test(ctx.fn) ? 'open nothing calls stop' : 'probe nothing calls remove'}`
           : uncleaned ? `; no caller in this file releases it after ${ctx.fn}() fails`
           : contract ? `; a function that fails undoes what it set up`
-          : label ? `; the unwind passes ${label}:, and nothing after the failure releases a ${KIND_NAME[r.kind]}` : ''})` : '';
+          : label ? `; the unwind passes ${label}:, and nothing after the failure releases a ${KIND_NAME[r.kind]}`
+          : voidObject ? `; ${ctx.fn}() returns void, so its caller cannot know to undo it` : ''})` : '';
       const related: Finding['related'] = [
         { range: lineRange(p.exit.line, p.exit.col), message: `the path leaves here: ${p.exit.text}` },
       ];

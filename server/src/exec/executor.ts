@@ -72,6 +72,8 @@ export interface ExecOptions {
   maxSteps: number;
   /** The only values a parameter takes (every caller in the file passes one of these constants). */
   paramValues?: Map<string, number[]>;
+  /** The function returns nothing (`void`): its exits after a failure are failing exits. */
+  returnsVoid?: boolean;
   /** The file's one-line accessors (`return container_of(v, struct x, vdesc);`), evaluated in place. */
   inlines?: Map<string, { params: string[]; expr: SyntaxNode }>;
 }
@@ -235,6 +237,12 @@ class Executor {
 
   private sweep = true;
   private inlineDepth?: number;
+
+  /** The path went through an unwind label (one only its gotos reach). */
+  private unwound(st: State): boolean {
+    for (const b of this.o.cfg.jumpedOnly ?? []) if (st.visits.has(b)) return true;
+    return false;
+  }
 
   /**
    * container_of(p, T, member): the object `&obj->member` was taken from is `obj`; of a pointer
@@ -400,7 +408,10 @@ class Executor {
             exit: {
               line: pos.row, col: pos.column,
               text: t.stmt ? t.stmt.text.replace(/\s+/g, ' ').slice(0, 60) : 'end of function',
-              failure: value ? this.isFailure(value, st) : undefined, value,
+              // A void function cannot tell its caller it failed: leaving after a failure of its
+              // own (an injected one) is a failing exit, what it abandons there is its to undo
+              // (uniphier_sd_external_dma_start falling back to PIO with the list still mapped).
+              failure: value ? this.isFailure(value, st) : this.o.returnsVoid && (st.failed || this.unwound(st)) ? true : undefined, value,
             },
           };
         }

@@ -51,12 +51,16 @@ export interface Cfg {
   joins: Set<number>;
   /** Labels by name, for fixes that insert code under an unwind label. */
   labels: Map<string, { block: number; node: SyntaxNode }>;
+  /** Blocks of labels that follow a return or a goto: only their gotos reach them. */
+  jumpedOnly?: Set<number>;
 }
 
 
 class Builder {
   blocks: Block[] = [];
   labels = new Map<string, { block: number; node: SyntaxNode }>();
+  /** Each label's block and the block before it that falls into it. */
+  fallIn: [number, number][] = [];
   private pendingGotos: { block: number; label: string }[] = [];
   private breakTargets: number[] = [];
   private continueTargets: number[] = [];
@@ -318,6 +322,7 @@ class Builder {
       case 'labeled_statement': {
         const name = node.childForFieldName('label')?.text ?? '';
         const lb = this.labelBlock(name, node);
+        this.fallIn.push([cur, lb]);
         this.close(cur, { k: 'jump', to: lb });
         const inner = node.namedChildren.filter((c) => c.type !== 'statement_identifier');
         return this.seq(inner, lb);
@@ -442,7 +447,10 @@ function finishCfg(b: Builder, entry: number): Cfg {
   }
   const joins = new Set<number>();
   for (const [id, n] of preds) if (n > 1) joins.add(id);
-  return { blocks: b.blocks, entry, joins, labels: b.labels };
+  // A label after a return or a goto (its fall-in block has no predecessor) is reached only by
+  // its gotos: an unwind.
+  const jumpedOnly = new Set(b.fallIn.filter(([from]) => from !== entry && !preds.get(from)).map(([, lb]) => lb));
+  return { blocks: b.blocks, entry, joins, labels: b.labels, jumpedOnly };
 }
 
 export function stripParens(n: SyntaxNode): SyntaxNode {
