@@ -136,8 +136,14 @@ export function checkLeak(ctx: CheckContext): Finding[] {
   //     And only in a function seen to unwind: some failing path releases something after its
   //     failure. One that never does leaves its partial setup to the caller's teardown by
   //     design (hantro's codec init, whose caller runs the codec's exit after a failure).
-  const unwindsSomething = paths.some((p) => p.exit.failure === true && p.state.failSeq !== undefined
-    && p.state.resources.some((o) => o.state === 'released' && (o.relSeq ?? 0) > p.state.failSeq!));
+  //     Or one whose failing paths pass a label that releases something of the function's (a DMA
+  //     channel, an irq, a kmalloc'd table: `rel_rx: dma_release_channel(...)`), a label no
+  //     success path passes: its unwind ladder.
+  const successLabels = new Set<number>();
+  for (const p of paths) if (p.exit.failure !== true) for (const b of ctx.exploration.releasingLabels ?? []) if (p.state.visits.has(b)) successLabels.add(b);
+  const ladderLabel = (p: PathRecord) => [...ctx.exploration.releasingLabels ?? []].some((b) => !successLabels.has(b) && p.state.visits.has(b));
+  const unwindsSomething = paths.some((p) => p.exit.failure === true && ((p.state.failSeq !== undefined
+    && p.state.resources.some((o) => o.state === 'released' && (o.relSeq ?? 0) > p.state.failSeq!)) || ladderLabel(p)));
   const initContract = (p: PathRecord, r: Resource) => unwindsSomething && !!cc && (!cc.understood || cc.callers === 0)
     && (r.via === 'field' || r.via === 'global') && !r.alsoKeptBy && !loopSites.has(r.site.at)
     && p.state.failSeq !== undefined && p.state.failSeq > r.seq

@@ -124,12 +124,13 @@ export function digest(s: Summary): string {
 function fromBody(f: FunctionInfo, ex: Exploration, textual: Summary): Summary {
   const params = f.params.map((p) => p.name);
   const releases = new Set<string>();
-  const released = new Map<string, { kinds: string[]; handle: string }>();
+  const released = new Map<string, { kinds: string[]; handle: string; when?: { param: number; zero: boolean }[] }>();
   const keeps = new Set<number>();
   const ifMemory = new Set<number>();
   const onFailure = new Set<number>();
   let failing = false;
   let warnedFailure = false;
+  const guards = new Map<string, Map<number, boolean>>();
   let nullFailure = false;
   let paths = 0;
   const tokens = params.map((n) => (n && /^[A-Za-z_]\w*$/.test(n) ? new RegExp(`param:${n}(?![\\w])`) : null));
@@ -152,7 +153,17 @@ function fromBody(f: FunctionInfo, ex: Exploration, textual: Summary): Summary {
       if (d.handle === undefined) { for (const k of d.kinds) releases.add(k); continue; }
       // What the caller can name (its arguments, their memory, globals) by its handle; the rest
       // (a list cursor, a slot of a loop) by its kind only.
-      if (/(^|[^a-z])(param:|g:)/.test(d.handle)) released.set(d.kinds.join(',') + '|' + d.handle, { kinds: d.kinds, handle: d.handle });
+      if (/(^|[^a-z])(param:|g:)/.test(d.handle)) {
+        const k = d.kinds.join(',') + '|' + d.handle;
+        released.set(k, { kinds: d.kinds, handle: d.handle });
+        // What the path knew of its parameters: a release only when `b_final` is set
+        // (_qed_vf_pf_release(p_hwfn, false) frees nothing).
+        const seen = new Map<number, boolean>();
+        params.forEach((n, i) => { const z = n ? p.state.facts.get(`param:${n}+0`)?.zero : undefined; if (z !== undefined) seen.set(i, z); });
+        const g = guards.get(k);
+        if (!g) guards.set(k, seen);
+        else for (const [i, z] of g) if (seen.get(i) !== z) g.delete(i);
+      }
       else for (const k of d.kinds) releases.add(k);
     }
     if (p.exit.failure === true) {
@@ -175,6 +186,7 @@ function fromBody(f: FunctionInfo, ex: Exploration, textual: Summary): Summary {
     }
   }
   if (paths === 0) return textual;
+  for (const [k, g] of guards) if (g.size) released.get(k)!.when = [...g].map(([param, zero]) => ({ param, zero }));
   // A loop over an array releases every slot, not only the iterations the analysis unrolled:
   // slots 0 and 1 of the same array released say `[*]` (tbnet_free_buffers() walks the ring
   // its caller filled at `frames[prod & MASK]`).

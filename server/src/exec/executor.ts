@@ -28,8 +28,9 @@ import { BUILTIN_CONSTANTS } from '../model/constants';
 export interface Summary {
   /** Kinds it releases through handles its caller cannot name (an array slot, a list walk). */
   releases: Set<string>;
-  /** Releases of handles named in its parameters' terms (`param:priv+0->rx_dma`, `param:dma+0`). */
-  released: { kinds: string[]; handle: string }[];
+  /** Releases of handles named in its parameters' terms (`param:priv+0->rx_dma`, `param:dma+0`),
+   * and what every releasing path knew of a parameter (`b_final` not 0). */
+  released: { kinds: string[]; handle: string; when?: { param: number; zero: boolean }[] }[];
   /** How it fails: -errno, NULL, or (a pointer function that only returns ERR_PTR() on failure) an error pointer. */
   fails: 'neg-errno' | 'null' | 'err-ptr' | null;
   /** It stores one of its parameters (or what one points to) where its caller can reach it. */
@@ -102,6 +103,8 @@ export interface Exploration {
   fallibleSites: Map<number, { site: SiteRef; checked: boolean }>;
   /** The function's labels and their blocks (a path's `state.visits` says which it passed). */
   labels: Map<string, number>;
+  /** Blocks of labels whose first statement releases something (`rel_rx: dma_release_channel(...)`). */
+  releasingLabels?: Set<number>;
 }
 
 const MAX_STEPS_PER_PATH = 20000;
@@ -232,11 +235,23 @@ class Executor {
       }
     }
     const labels = new Map([...this.o.cfg.labels].map(([n, l]) => [n, l.block]));
-    return { paths: this.paths, overBudget: this.overBudget, fallibleSites: this.fallibleSites, labels };
+    const releasingLabels = new Set<number>();
+    for (const [, l] of this.o.cfg.labels) {
+      const first = l.node.namedChildren.find((c) => c.type !== 'statement_identifier');
+      if (first && RELEASING_CALL.test(first.text)) releasingLabels.add(l.block);
+    }
+    return { paths: this.paths, overBudget: this.overBudget, fallibleSites: this.fallibleSites, labels, releasingLabels };
   }
 
   private sweep = true;
   private inlineDepth?: number;
+
+  /** `irdma_free_qp_rsrc` and `irdma_create_qp`: the same driver's. */
+  private samePrefix(name: string): boolean {
+    const own = /^_*([a-z0-9]+)_/.exec(this.o.fn.childForFieldName('declarator')?.text.match(/[A-Za-z_]\w*(?=\s*\()/)?.[0] ?? '');
+    const other = /^_*([a-z0-9]+)_/.exec(name);
+    return !!own && !!other && own[1] === other[1];
+  }
 
   /** The path went through an unwind label (one only its gotos reach). */
   private unwound(st: State): boolean {
@@ -1100,6 +1115,14 @@ class Executor {
       this.store({ mem: `${this.baseKey(args[0], st)}->driver_data` }, args[1], st);
     }
     const summary = name ? this.o.summaries.get(name) : undefined;
+    // A teardown of another file given an object (irdma_free_qp_rsrc(iwqp) from utils.c): it may
+    // release whatever the object holds; we cannot read its body.
+    // Only the driver's own (its prefix, `irdma_`): the core's framebuffer_release(info) frees the
+    // struct, not the mapping stored in it.
+    if (!summary && TEARDOWN_NAME.test(name) && !FREE_OBJECT.test(name) && this.samePrefix(name)) {
+      const at = this.site(node, name);
+      for (const a of args) if (!isConst(a) && !/^&?(g:|str)/.test(key(a))) this.releaseUnder(a, undefined, at, st);
+    }
     const occ = this.occurrence(node, st);
     if (/^devm_add_action(_or_reset)?$/.test(name) && args[2]) {
       // devres runs the action at detach, and devm_add_action_or_reset() at once when it fails:
@@ -1240,6 +1263,8 @@ class Executor {
       // What its body releases by a handle in its parameters' terms: the caller's copy of it.
       const unresolved = new Set(summary.releases);
       for (const rel0 of summary.released) {
+        // Released only when a parameter is (not) 0, and this call passes the other constant.
+        if (rel0.when?.some((w) => { const a = args[w.param]; return !!a && isConst(a) && (a.c === 0) !== w.zero; })) continue;
         let rel = rel0;
         let tArgs = args;
         let tParams = summary.params;
@@ -1431,6 +1456,19 @@ class Executor {
       if (alt !== p) paths.push(alt);
     }
     for (const p of paths) { const v = st.mem.get(p); if (v) return v; }
+    // Through pointers the caller stored (`ap->private_data = pp; pp->crqb = ...`): follow each
+    // `->` to the object it points to on this path (mv_port_free_dma_mem(ap) frees pp->crqb).
+    if (!s.startsWith('&') && m[2] === '->') {
+      const segs = tail.split(/(?=->)/);
+      let base = `${s}+0`;
+      for (let i = 0; i < segs.length; i++) {
+        const field = i < segs.length - 1 ? segs[i].replace(/\+0$/, '') : segs[i];
+        if (i === segs.length - 1) { const v = st.mem.get(base + field); if (v) return v; break; }
+        const v = st.mem.get(base + field);
+        if (!v || isConst(v)) break;
+        base = this.baseKey(v, st);
+      }
+    }
     // Nothing stored there on this path: the value is what was there on entry, as a load reads it
     // (`(&x[0])->f` is `x[0].f`, as lpath names it).
     return sym(paths[0]);
@@ -2071,6 +2109,12 @@ function endless(loop: SyntaxNode): boolean {
 }
 
 /** A call in an unwind ladder: under a goto label, or after one in the same block. */
+/** A statement that releases something the function set up: `kfree(x)`, `free_irq()`, `dma_release_channel()`. */
+const RELEASING_CALL = /\b\w*(free|release|put|destroy|unregister|unref|disable|unprepare|unmap|deinit|uninit|cleanup|teardown|dealloc|detach|del)\w*\s*\(/i;
+
+/** A function of another file whose name says it tears an object down. */
+const TEARDOWN_NAME = /(^|_)(free|release|destroy|cleanup|teardown|uninit|deinit|fini|dealloc)(_|s?$)/;
+
 /** A call whose value nobody uses: `f(x);`, `(void)f(x);`. */
 function discardedResult(node: SyntaxNode): boolean {
   let p = node.parent;

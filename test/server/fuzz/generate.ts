@@ -322,14 +322,14 @@ export function nestedText(r: Rng, depth: number): string {
 
 /** A function with `n` fallible calls, each followed by `if (err) goto out;`, inside nested loops: a path explosion. */
 export function pathExplosion(n: number, loops = 2): string {
-  const lines = ['int explode(struct device *dev, struct iommu_domain *dom, struct iova_domain *iovad, void *p, int n)', '{',
-    '\tdma_addr_t d[64];', '\tvoid *v[64];', '\tdma_addr_t h[64];', '\tint err = 0, i, j;', ''];
+  const lines = ['int explode(struct device *dev, struct iommu_domain *dom, void *p, int n, int p0, int p1, int p2, int p3, int p4, int p5, int p6, int p7)', '{',
+    '\tdma_addr_t d[64];', '\tvoid *v[64];', '\tdma_addr_t h[64];', '\tsize_t len = 64;', '\tint err = 0, i, j;', ''];
   for (let l = 0; l < loops; l++) lines.push(`${'\t'.repeat(l + 1)}for (${l ? 'j' : 'i'} = 0; ${l ? 'j' : 'i'} < n; ${l ? 'j' : 'i'}++) {`);
   const ind = '\t'.repeat(loops + 1);
   for (let k = 0; k < n; k++) {
     switch (k % 4) {
       case 0:
-        lines.push(`${ind}d[${k}] = dma_map_single(dev, p, ${64 + k}, DMA_TO_DEVICE);`, `${ind}err = dma_mapping_error(dev, d[${k}]);`);
+        lines.push(`${ind}d[${k}] = dma_map_single(dev, p, len, DMA_TO_DEVICE);`, `${ind}err = dma_mapping_error(dev, d[${k}]);`);
         break;
       case 1:
         lines.push(`${ind}v[${k}] = dma_alloc_coherent(dev, SZ_4K, &h[${k}], GFP_KERNEL);`, `${ind}err = v[${k}] ? 0 : -ENOMEM;`);
@@ -341,6 +341,8 @@ export function pathExplosion(n: number, loops = 2): string {
         lines.push(`${ind}err = some_hw_call(dev, ${k});`);
     }
     lines.push(`${ind}if (err)`, `${ind}\tgoto out;`);
+    // A branch on an unknown input that does not leave: both sides go on (no merge: `len` differs).
+    lines.push(`${ind}if (p${k % 8} > ${k})`, `${ind}\tlen += ${k + 1};`);
   }
   for (let l = loops - 1; l >= 0; l--) lines.push(`${'\t'.repeat(l + 1)}}`);
   lines.push('\treturn 0;', 'out:', '\treturn err;', '}', '');
