@@ -246,12 +246,6 @@ class Executor {
   private sweep = true;
   private inlineDepth?: number;
 
-  /** `irdma_free_qp_rsrc` and `irdma_create_qp`: the same driver's. */
-  private samePrefix(name: string): boolean {
-    const own = /^_*([a-z0-9]+)_/.exec(this.o.fn.childForFieldName('declarator')?.text.match(/[A-Za-z_]\w*(?=\s*\()/)?.[0] ?? '');
-    const other = /^_*([a-z0-9]+)_/.exec(name);
-    return !!own && !!other && own[1] === other[1];
-  }
 
   /** The path went through an unwind label (one only its gotos reach). */
   private unwound(st: State): boolean {
@@ -1115,14 +1109,6 @@ class Executor {
       this.store({ mem: `${this.baseKey(args[0], st)}->driver_data` }, args[1], st);
     }
     const summary = name ? this.o.summaries.get(name) : undefined;
-    // A teardown of another file given an object (irdma_free_qp_rsrc(iwqp) from utils.c): it may
-    // release whatever the object holds; we cannot read its body.
-    // Only the driver's own (its prefix, `irdma_`): the core's framebuffer_release(info) frees the
-    // struct, not the mapping stored in it.
-    if (!summary && TEARDOWN_NAME.test(name) && !FREE_OBJECT.test(name) && this.samePrefix(name)) {
-      const at = this.site(node, name);
-      for (const a of args) if (!isConst(a) && !/^&?(g:|str)/.test(key(a))) this.releaseUnder(a, undefined, at, st);
-    }
     const occ = this.occurrence(node, st);
     if (/^devm_add_action(_or_reset)?$/.test(name) && args[2]) {
       // devres runs the action at detach, and devm_add_action_or_reset() at once when it fails:
@@ -2111,9 +2097,6 @@ function endless(loop: SyntaxNode): boolean {
 /** A call in an unwind ladder: under a goto label, or after one in the same block. */
 /** A statement that releases something the function set up: `kfree(x)`, `free_irq()`, `dma_release_channel()`. */
 const RELEASING_CALL = /\b\w*(free|release|put|destroy|unregister|unref|disable|unprepare|unmap|deinit|uninit|cleanup|teardown|dealloc|detach|del)\w*\s*\(/i;
-
-/** A function of another file whose name says it tears an object down. */
-const TEARDOWN_NAME = /(^|_)(free|release|destroy|cleanup|teardown|uninit|deinit|fini|dealloc)(_|s?$)/;
 
 /** A call whose value nobody uses: `f(x);`, `(void)f(x);`. */
 function discardedResult(node: SyntaxNode): boolean {
