@@ -186,8 +186,7 @@ function fromBody(f: FunctionInfo, ex: Exploration, textual: Summary): Summary {
     }
   }
   if (paths === 0) return textual;
-  // Only from a body read in full: a helper cut short may not have shown its other releasing paths.
-  if (!ex.overBudget) for (const [k, g] of guards) if (g.size) released.get(k)!.when = [...g].map(([param, zero]) => ({ param, zero }));
+  for (const [k, g] of guards) if (g.size) released.get(k)!.when = [...g].map(([param, zero]) => ({ param, zero }));
   // A loop over an array releases every slot, not only the iterations the analysis unrolled:
   // slots 0 and 1 of the same array released say `[*]` (tbnet_free_buffers() walks the ring
   // its caller filled at `frames[prod & MASK]`).
