@@ -1746,6 +1746,15 @@ class Executor {
     if (a.kind === 'dma-sg') {
       const n = size && isConst(size) && size.c > 0 ? size.c : undefined;
       st.addFact(ret, { zero: false, neg: false, lo: 1, ...(n !== undefined ? { hi: n } : {}) });
+      // One entry mapped is one segment of the entry's length: sg_dma_len(sg) is sg->length
+      // (r592's "mapped but shorter than the FIFO" after it checked sg.length does not happen).
+      const sg = n === 1 && typeof a.handle === 'object' && 'outArg' in a.handle ? arg(a.handle.outArg) : undefined;
+      if (sg && !isConst(sg)) {
+        const s0 = asSym(sg);
+        const base = this.baseKey(sg, st);
+        const len = this.load({ mem: s0?.startsWith('&') ? `${s0.slice(1)}.length` : `${base}->length` }, st);
+        st.mem.set(`${base}->dma_length`, len);
+      }
     } else if (a.kind === 'coherent') {
       let align = 4096;
       if (size && isConst(size)) while (align < size.c && align < 2 ** 30) align *= 2;
