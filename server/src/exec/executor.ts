@@ -246,6 +246,12 @@ class Executor {
   private sweep = true;
   private inlineDepth?: number;
 
+  /** The driver prefix of the function analysed (`irdma` of `irdma_create_qp`). */
+  private ownPrefix(): string | undefined {
+    const n = this.o.fn.childForFieldName('declarator')?.text.match(/[A-Za-z_]\w*(?=\s*\()/)?.[0] ?? '';
+    return /^_*([a-z0-9]+)_/.exec(n)?.[1];
+  }
+
 
   /** The path went through an unwind label (one only its gotos reach). */
   private unwound(st: State): boolean {
@@ -1109,6 +1115,22 @@ class Executor {
       this.store({ mem: `${this.baseKey(args[0], st)}->driver_data` }, args[1], st);
     }
     const summary = name ? this.o.summaries.get(name) : undefined;
+    // The driver's teardown of the very object it is given, in another file
+    // (irdma_free_qp_rsrc(iwqp) from utils.c): it may release what that object holds. Only one
+    // with the driver's prefix and named after the argument: megasas_release_fusion(instance)
+    // does not free what else the instance holds, and framebuffer_release(info) frees the struct.
+    if (!summary && TEARDOWN_NAME.test(name) && !FREE_OBJECT.test(name)) {
+      const own = this.ownPrefix();
+      const words = name.split('_').filter(Boolean);
+      if (own && words[0] === own) {
+        const objects = words.slice(1).filter((w) => !TEARDOWN_WORD.test(w) && w.length >= 2);
+        argNodes.forEach((an, i) => {
+          const t = an.text.replace(/^&/, '');
+          if (!/^[A-Za-z_]\w*$/.test(t) || !objects.some((w) => t.toLowerCase().endsWith(w.toLowerCase()))) return;
+          if (args[i] && !isConst(args[i])) this.releaseUnder(args[i], undefined, this.site(node, name), st);
+        });
+      }
+    }
     const occ = this.occurrence(node, st);
     if (/^devm_add_action(_or_reset)?$/.test(name) && args[2]) {
       // devres runs the action at detach, and devm_add_action_or_reset() at once when it fails:
@@ -2106,6 +2128,10 @@ function endless(loop: SyntaxNode): boolean {
 /** A call in an unwind ladder: under a goto label, or after one in the same block. */
 /** A statement that releases something the function set up: `kfree(x)`, `free_irq()`, `dma_release_channel()`. */
 const RELEASING_CALL = /\b\w*(free|release|put|destroy|unregister|unref|disable|unprepare|unmap|deinit|uninit|cleanup|teardown|dealloc|detach|del)\w*\s*\(/i;
+
+/** A function whose name says it tears an object down, and the words that say so. */
+const TEARDOWN_NAME = /(^|_)(free|release|destroy|cleanup|teardown|uninit|deinit|fini|dealloc)(_|s?$)/;
+const TEARDOWN_WORD = /^(free|release|destroy|cleanup|teardown|uninit|deinit|fini|dealloc|rsrc|res|resources?|mem|all|dma)$/;
 
 /** A call whose value nobody uses: `f(x);`, `(void)f(x);`. */
 function discardedResult(node: SyntaxNode): boolean {
