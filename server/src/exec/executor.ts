@@ -1668,7 +1668,9 @@ class Executor {
       const fail = failAt !== null && !st.failed && st.fallibleCount === failAt;
       st.fallibleCount++;
       // A reservation whose result is thrown away (iova_reserve_pci_windows) is best effort, not unchecked use.
-      const discarded = node.parent?.type === 'expression_statement' && !!spec.acquires?.ownedByContainer;
+      // So is a streaming map whose address nobody keeps (`dma_map_single(dev, skb->data, len, dir);`,
+      // a cache flush in disguise: emac_recycle_rx_skb): no bus address is used, checked or not.
+      const discarded = discardedResult(node) && (!!spec.acquires?.ownedByContainer || spec.acquires?.kind === 'dma-mapping');
       if (spec.mustCheck && !discarded) st.fallible.set(site.at, { site, val: hkey(ret), failure: spec.failure });
       const facts: Record<string, [Fact, Fact]> = {
         'null': [{ zero: false, err: false }, { zero: true }],
