@@ -46,6 +46,10 @@ const BUGS: [string, number, string][] = [
   ['drivers/crypto/stm32/stm32-cryp.c', 1020, 'leak'], // stm32_cryp_dma_start
   ['drivers/net/ethernet/arc/emac_main.c', 451, 'leak'], // a failed open leaves the rx buffers mapped
   ['drivers/scsi/qla2xxx/qla_sup.c', 2805, 'leak'], // qla28xx_write_flash_data never frees the SFUB buffer
+  ['drivers/dma/imx-sdma.c', 2142, 'leak'], // sdma_init: channel_control never freed when sdma_request_channel0() fails
+  ['drivers/scsi/elx/efct/efct_hw.c', 518, 'leak'], // efct_hw_setup_io returns -ENOSPC with xfer_rdy allocated
+  ['drivers/usb/gadget/udc/fsl_udc_core.c', 2258, 'leak'], // struct_udc_setup kfree()s a coherent buffer
+  ['drivers/net/wireless/intel/iwlwifi/pcie/tx-gen2.c', 446, 'leak'], // the 4 GiB workaround's failed remap returns with the first mapping
 ];
 
 const present = fs.existsSync(path.join(CORPUS, 'drivers'));
