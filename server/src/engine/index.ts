@@ -75,8 +75,21 @@ export interface AnalyzeOptions {
 export function analyzeText(text: string, uri: string, opts: AnalyzeOptions): FileResult {
   const t0 = Date.now();
   const tree = opts.tree ?? parseC(text);
-  const fns = listFunctions(tree, text);
-  const file = new FileContext(tree, text, fns, opts.config);
+  let fns: FunctionInfo[];
+  let file: FileContext;
+  try {
+    fns = listFunctions(tree, text);
+    file = new FileContext(tree, text, fns, opts.config);
+  } catch (e) {
+    // A tree too deep to walk (20,000 nested `#if`s): say so on the file, lose nothing else.
+    const msg = e instanceof RangeError ? 'the file nests too deeply to read' : `internal error: ${(e as Error).message}`;
+    return {
+      uri, functions: [], parse: { errorNodes: 0, apiCallsInErrors: 0, apiCalls: 0, millis: Date.now() - t0 },
+      fileFindings: [{ rule: 'budget', severity: 'information', function: '', related: [],
+        range: { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } },
+        message: `IOMMU Lens could not analyse this file: ${msg}` }],
+    };
+  }
   const functions: FunctionResult[] = [];
   let errorNodes = 0;
   let apiCallsInErrors = 0;

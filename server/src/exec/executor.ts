@@ -1942,7 +1942,16 @@ class Executor {
     const devOf = (i: number) => e.device(key(arg(i) ?? konst(0)));
     const dirOf = (i: number | undefined) => this.conc(arg(i), st, 0);
     const base = spec.acquires ?? undefined;
-    switch (spec.acquires?.kind ?? spec.releases?.kinds[0]) {
+    // A constant size the emulator would spend minutes on (iommu_map() of 1 TiB writes every PTE
+    // in one call, which no step budget can interrupt): the call is analysed, not emulated.
+    const kind0 = spec.acquires?.kind ?? spec.releases?.kinds[0];
+    const sizeAt = spec.acquires?.size ?? spec.releases?.size;
+    if (sizeAt !== undefined && kind0 !== 'iova' && kind0 !== 'iova-fast' && kind0 !== 'pages' && !spec.acquires?.sizeIsOrder) {
+      const v = arg(sizeAt);
+      const n = v && isConst(v) ? v.c : undefined;
+      if (n !== undefined && Math.abs(n) > EMU_MAX_BYTES) return `not emulated (${hex(n)} bytes: over the emulator's ${EMU_MAX_BYTES / 2 ** 30} GiB per call)`;
+    }
+    switch (kind0) {
       case 'iova': {
         if (name === 'alloc_iova' || name === 'reserve_iova') {
           const iovad = e.iovad(key(arg(0) ?? konst(0)));
@@ -2135,6 +2144,9 @@ const RELEASING_CALL = /\b\w*(free|release|put|destroy|unregister|unref|disable|
 const TEARDOWN_NAME = /(^|_)(free|release|destroy|cleanup|teardown|uninit|deinit|fini|dealloc)(_|s?$)/;
 const TEARDOWN_WORD = /^(free|release|destroy|cleanup|teardown|uninit|deinit|fini|dealloc|rsrc|res|resources?|mem|all|dma)$/;
 
+/** The largest size one emulated call maps (bytes): 2^20 PTEs of 4 KiB. */
+const EMU_MAX_BYTES = 4 * 2 ** 30;
+
 /** A call whose value nobody uses: `f(x);`, `(void)f(x);`. */
 function discardedResult(node: SyntaxNode): boolean {
   let p = node.parent;
@@ -2179,11 +2191,22 @@ function hkey(v: Val): string {
 
 export function parseNumber(text: string): number {
   const t = text.replace(/[uUlL]+$/, '');
-  if (/^0[xX]/.test(t)) return Number(BigInt(t) & 0x1fffffffffffffn);
+  // A hex float (`0x1p3`, C99) is not an integer: its value as a double.
+  if (/^0[xX][0-9a-fA-F]*\.?[0-9a-fA-F]*[pP]/.test(t) || /^0[xX][0-9a-fA-F]*\./.test(t)) return Math.trunc(hexFloat(t));
+  if (/^0[xX][0-9a-fA-F]+$/.test(t)) return Number(BigInt(t) & 0x1fffffffffffffn);
+  if (/^0[xX]/.test(t)) return 0;
   if (/^0[bB]/.test(t)) return parseInt(t.slice(2), 2);
   if (/^0[0-7]+$/.test(t)) return parseInt(t, 8);
   const n = Number(t);
   return Number.isFinite(n) ? Math.trunc(n) : 0;
+}
+
+function hexFloat(t: string): number {
+  const m = /^0[xX]([0-9a-fA-F]*)(?:\.([0-9a-fA-F]*))?(?:[pP]([+-]?\d+))?/.exec(t);
+  if (!m) return 0;
+  const mant = parseInt((m[1] || '0') + (m[2] ?? ''), 16) / 16 ** (m[2]?.length ?? 0);
+  const v = mant * 2 ** Number(m[3] ?? 0);
+  return Number.isFinite(v) ? v : 0;
 }
 
 export { KIND_NAME, declaratorName };
