@@ -588,12 +588,20 @@ export class ArmLpaeTable {
   }
 
   /** The populated entries as a tree, for views. */
-  dump(): PteView[] {
+  /**
+   * The live entries, tables with their children. At most `limit` entries are listed (a 2 GiB
+   * mapping has half a million pages: an inspector shows the first ones); `truncated` says more exist.
+   */
+  dump(limit = Infinity): PteView[] & { truncated?: boolean } {
+    let left = limit;
+    let truncated = false;
     const walk = (table: number, lvl: number, base: number): PteView[] => {
       const out: PteView[] = [];
       const n = lvl === this.startLevel ? this.pgdSize / 8 : this.ptesPerTable;
       const bs = this.blockSize(lvl);
       for (let i = 0; i < n; i++) {
+        if (left <= 0) { truncated = true; break; }
+        left--;
         const [lo, hi] = this.rd(table + 8 * i);
         if (lo === 0 && hi === 0) continue;
         const iova = base + i * bs;
@@ -606,7 +614,9 @@ export class ArmLpaeTable {
       }
       return out;
     };
-    return walk(this.pgd, this.startLevel, 0);
+    const all: PteView[] & { truncated?: boolean } = walk(this.pgd, this.startLevel, 0);
+    if (truncated) all.truncated = true;
+    return all;
   }
 
   /** Count of leaf entries (pages and blocks). */

@@ -418,7 +418,11 @@ class SystemImpl implements System {
       iovad: d.cookie?.iovad || null,
       strict: !d.cookie?.fq,
       flushQueue: d.cookie?.fq?.map((e) => ({ pfn: hex(e.pfn), pages: e.pages })) ?? [],
-      pageTable: d.pgtbl ? m.pt(d).dump() : [],
+      ...((): { pageTable: unknown[]; pageTableTruncated?: boolean } => {
+        // A snapshot lists at most 4,096 entries per domain (a 2 GiB mapping would be 68 MB of JSON).
+        const pt = d.pgtbl ? m.pt(d).dump(4096) : [];
+        return { pageTable: pt, ...((pt as { truncated?: boolean }).truncated ? { pageTableTruncated: true } : {}) };
+      })(),
     }));
     return {
       config: { ...m.cfg, reservedRegions: m.cfg.reservedRegions.map((r) => ({ ...r, start: hex(r.start) })) },

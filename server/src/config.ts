@@ -6,6 +6,7 @@
  * path, and the defaults for what could not be read.
  */
 import { z } from 'zod';
+import { createSystem } from '../../emulator/src/index';
 
 /** A number, or a string in C notation ("0x8000000", "4096"). */
 const addr = z.union([
@@ -85,6 +86,29 @@ export const DEFAULT_CONFIG: Config = ConfigSchema.parse({});
  * and their defaults used; the rest of the object still applies.
  */
 export function parseConfig(input: unknown): { config: Config; errors: ConfigError[] } {
+  const r = parseSchema(input);
+  return emulable(r.config, r.errors);
+}
+
+/**
+ * Settings the schema accepts but the emulator cannot model (`ias` 52 with a 4K granule, an
+ * `oas` that is no PS encoding, a direct region not aligned to the granule): said once, on the
+ * settings, and the default SMMU used, rather than every function failing.
+ */
+function emulable(config: Config, errors: ConfigError[]): { config: Config; errors: ConfigError[] } {
+  const s = config.smmu;
+  try {
+    createSystem({ granule: s.granule, ias: s.ias, oas: s.oas, stage: s.stage, strict: s.strict, reservedRegions: s.reservedRegions });
+    return { config, errors };
+  } catch (e) {
+    return {
+      config: { ...config, smmu: DEFAULT_CONFIG.smmu },
+      errors: [...errors, { path: 'smmu', message: `the SMMU emulator cannot model these settings (${(e as Error).message})` }],
+    };
+  }
+}
+
+function parseSchema(input: unknown): { config: Config; errors: ConfigError[] } {
   const first = ConfigSchema.safeParse(input ?? {});
   if (first.success) return { config: first.data, errors: [] };
   const errors: ConfigError[] = first.error.issues.map((i) => ({

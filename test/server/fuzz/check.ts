@@ -9,7 +9,7 @@
  *   ranges inside the document;
  * - hover, code lenses and quick fixes over the result do not throw;
  * - for some inputs, Run Snippet (runFunction) on a function that uses the API, all-succeed
- *   and first-failure, returns and serializes;
+ *   and first-failure, returns and serializes to a size an editor can take (RUN_JSON_LIMIT);
  * - the time it took (flagged as slow above `slowMs`).
  */
 import { analyzeText, runFunction, ResultCache, FileResult } from '../../../server/src/engine/index';
@@ -27,7 +27,10 @@ import type { FuzzInput } from './generate';
  */
 export const TOLERATED_STACK_DEPTH = 1000;
 
-export type FailureKind = 'exception' | 'internal-error' | 'serialize' | 'bad-range' | 'run-exception';
+export type FailureKind = 'exception' | 'internal-error' | 'serialize' | 'bad-range' | 'run-exception' | 'run-oversize';
+
+/** A Run Snippet path larger than this as JSON (the server sends it to the editor) is a failure. */
+export const RUN_JSON_LIMIT = 16_000_000;
 
 export interface Outcome {
   /** analyzeText() wall time. */
@@ -193,7 +196,9 @@ export function checkEngine(input: FuzzInput, opts: CheckOptions = {}): Outcome 
       for (const failAt of [null, 0]) {
         try {
           const r = runFunction(input.text, fn.name, { config, failAt });
-          if (r) JSON.stringify(r.paths[0] ?? null);
+          // What the server sends for Run Snippet and the inspector: the chosen path with its snapshots.
+          const size = r ? JSON.stringify(r.paths[0] ?? null).length : 0;
+          if (size > RUN_JSON_LIMIT) failures.push({ kind: 'run-oversize', detail: `runFunction(${fn.name}, failAt ${failAt}): the path is ${(size / 1e6).toFixed(1)} MB of JSON (Run Snippet and the inspector send it over JSON-RPC)` });
         } catch (e) {
           failures.push({ kind: 'run-exception', detail: `runFunction(${fn.name}, failAt ${failAt}) threw: ${stackOf(e)}` });
         }

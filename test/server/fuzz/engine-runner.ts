@@ -1,12 +1,12 @@
 /**
- * Runs the engine half of the fuzzer in worker threads (engine-worker.ts), so that an input
- * that hangs the engine is stopped (the worker is terminated after `hangMs` and a new one goes
- * on with the next input) and one that exhausts memory kills only its worker (resourceLimits).
+ * Runs the engine half of the fuzzer in child processes (engine-worker.ts), so that an input
+ * that hangs the engine is stopped (its process is killed after `hangMs` and a new one goes on
+ * with the next input) and one that exhausts memory kills only its process (--max-old-space-size).
  * Shared by fuzz.test.ts and scripts/fuzz.mjs.
  */
-import { Worker } from 'node:worker_threads';
+import { ChildProcess, fork } from 'node:child_process';
 import * as path from 'node:path';
-import type { WorkerData, WorkerMessage } from './engine-worker';
+import type { SingleData, WorkerData, WorkerMessage } from './engine-worker';
 import type { GenerateOptions } from './generate';
 
 export interface InputResult {
@@ -27,7 +27,7 @@ export interface EngineFuzzOptions {
   count: number;
   from?: number;
   scale?: GenerateOptions['scale'];
-  /** Worker threads (each takes every jobs-th input). */
+  /** Worker processes (each takes every jobs-th input). */
   jobs?: number;
   /** An input still running after this long is a hang: its worker is terminated. */
   hangMs?: number;
@@ -35,7 +35,7 @@ export interface EngineFuzzOptions {
   timeLimitMs?: number;
   /** Stop after this many failing inputs (keeps a broken engine from making the run long). */
   maxFailures?: number;
-  /** Heap limit of each worker, MB: an input that needs more crashes its worker (reported), not the run. */
+  /** Heap limit of each worker process, MB: an input that needs more crashes it (reported), not the run. */
   heapMb?: number;
   runEvery?: number;
   onResult?(r: InputResult): void;
@@ -48,6 +48,21 @@ export interface EngineReport {
   stopped?: string;
 }
 
+function startWorker(heapMb: number): ChildProcess {
+  return fork(path.join(__dirname, 'engine-worker.js'), [], {
+    execArgv: [`--max-old-space-size=${heapMb}`], stdio: ['ignore', 'pipe', 'pipe', 'ipc'], serialization: 'advanced',
+  });
+}
+
+/** SIGKILL the worker (a hung one cannot be asked) and wait for it to be gone. */
+function kill(w: ChildProcess): Promise<void> {
+  return new Promise((resolve) => {
+    if (w.exitCode !== null || w.signalCode !== null) { resolve(); return; }
+    w.once('exit', () => resolve());
+    w.kill('SIGKILL');
+  });
+}
+
 export function runEngineFuzz(o: EngineFuzzOptions): Promise<EngineReport> {
   const from = o.from ?? 0;
   const to = from + o.count;
@@ -57,7 +72,6 @@ export function runEngineFuzz(o: EngineFuzzOptions): Promise<EngineReport> {
   const results: InputResult[] = [];
   let failing = 0;
   let stopped: string | undefined;
-  const workerFile = path.join(__dirname, 'engine-worker.js');
 
   const record = (r: InputResult) => {
     results.push(r);
@@ -72,18 +86,19 @@ export function runEngineFuzz(o: EngineFuzzOptions): Promise<EngineReport> {
     const spawn = () => {
       if (stopped || next >= to) { resolve(); return; }
       const data: WorkerData = { seed: o.seed, from: next, to, step: jobs, scale: o.scale ?? 'bounded', runEvery: o.runEvery ?? 8 };
-      const w = new Worker(workerFile, { workerData: data, resourceLimits: { maxOldGenerationSizeMb: o.heapMb ?? 2048 }, stderr: true, stdout: true });
+      const w = startWorker(o.heapMb ?? 2048);
+      w.send(data);
       let current: { index: number; kind: string; bytes: number; at: number } | undefined;
       let timer: NodeJS.Timeout | undefined;
       let done = false;
       let stderr = '';
-      w.stderr.on('data', (b: Buffer) => { stderr = (stderr + b.toString('utf8')).slice(-4000); });
-      w.stdout.on('data', () => { /* the engine prints nothing; ignore */ });
+      w.stderr!.on('data', (b: Buffer) => { stderr = (stderr + b.toString('utf8')).slice(-4000); });
+      w.stdout!.on('data', () => { /* the engine prints nothing; ignore */ });
       const finish = (restart: boolean) => {
         if (done) return;
         done = true;
         if (timer) clearTimeout(timer);
-        void w.terminate().then(() => (restart ? spawn() : resolve()));
+        void kill(w).then(() => (restart ? spawn() : resolve()));
       };
       w.on('message', (m: WorkerMessage) => {
         if (done) return; // a message after the hang timer fired
@@ -116,8 +131,8 @@ export function runEngineFuzz(o: EngineFuzzOptions): Promise<EngineReport> {
         } else next = to; // died between inputs: nothing to blame, give up on this lane
         finish(true);
       };
-      w.on('error', (e) => crashed(`worker died: ${(e as Error).stack ?? e}`));
-      w.on('exit', (code) => crashed(`worker exited with code ${code}`));
+      w.on('error', (e) => crashed(`worker failed: ${(e as Error).stack ?? e}`));
+      w.on('exit', (code, signal) => crashed(`worker exited (code ${code}, signal ${signal})`));
     };
     spawn();
   });
@@ -144,4 +159,37 @@ export function summarize(results: InputResult[], slowMs = 2000) {
     p99Ms: at(0.99),
     maxMs: ms.length ? ms[ms.length - 1] : 0,
   };
+}
+
+export type SingleResult =
+  | { outcome: 'done'; ms: number; heapMb: number; findings: { rule: string; message: string; line: number }[]; threw?: string }
+  | { outcome: 'hang'; ms: number }
+  | { outcome: 'crash'; ms: number; detail: string };
+
+/**
+ * analyzeText() of one text under `settings` (a .iommu-lens.json object) in a worker process
+ * killed after `timeoutMs`: a hang or an out-of-memory comes back as an outcome.
+ */
+export function analyzeInWorker(text: string, settings: unknown, timeoutMs: number, heapMb = 2048): Promise<SingleResult> {
+  const t0 = Date.now();
+  return new Promise((resolve) => {
+    const data: SingleData = { text, settings };
+    const w = startWorker(heapMb);
+    w.stdout!.resume();
+    w.stderr!.resume();
+    w.send(data);
+    let settled = false;
+    const settle = (r: SingleResult) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      void kill(w).then(() => resolve(r));
+    };
+    const timer = setTimeout(() => settle({ outcome: 'hang', ms: Date.now() - t0 }), timeoutMs);
+    w.on('message', (m: WorkerMessage) => {
+      if (m.t === 'result') settle({ outcome: 'done', ms: m.ms, heapMb: m.heapMb, findings: m.findings, threw: m.threw });
+    });
+    w.on('error', (e) => settle({ outcome: 'crash', ms: Date.now() - t0, detail: String((e as Error)?.stack ?? e) }));
+    w.on('exit', (code, signal) => settle({ outcome: 'crash', ms: Date.now() - t0, detail: `worker exited (code ${code}, signal ${signal})` }));
+  });
 }

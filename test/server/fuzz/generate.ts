@@ -454,8 +454,8 @@ export function inputAt(seeds: readonly Seed[], seed: number, index: number, opt
   const full = opts.scale !== 'bounded';
   const base = r.pick(seeds);
   const choice = r.weighted<string>([
-    [70, 'mutate'], [4, 'nest'], [full ? 3 : 1.5, 'explode'], [full ? 3 : 1, 'huge'], [4, 'macros'], [3, 'recursive'],
-    [2, 'many'], [3, 'tokens'], [2, 'bytes'], [5, 'non-utf8'], [1, 'empty'],
+    [70, 'mutate'], [4, 'nest'], [full ? 3 : 1.5, 'explode'], [full ? 3 : 0.7, 'huge'], [4, 'macros'], [3, 'recursive'],
+    [full ? 2 : 1.5, 'many'], [3, 'tokens'], [2, 'bytes'], [5, 'non-utf8'], [1, 'empty'],
   ]);
   switch (choice) {
     case 'mutate': {
@@ -490,13 +490,13 @@ export function inputAt(seeds: readonly Seed[], seed: number, index: number, opt
       return { index, kind: `explode(${n},${loops})`, text: pathExplosion(n, loops) };
     }
     case 'huge': {
-      const n = full ? r.pick([100, 300, 800]) : r.pick([30, 60]);
+      const n = full ? r.pick([100, 300, 800]) : r.pick([20, 40]);
       return { index, kind: `huge(${n})`, text: hugeFunction(r, n) };
     }
     case 'macros': return { index, kind: 'macros', text: macroHeavy(r) };
     case 'recursive': return { index, kind: 'recursive', text: recursiveHelpers(r) };
     case 'many': {
-      const n = full ? r.pick([200, 1000]) : r.pick([20, 100]);
+      const n = full ? r.pick([200, 1000]) : r.pick([20, 60]);
       return { index, kind: `many(${n})`, text: manyFunctions(r, n) };
     }
     case 'tokens': return { index, kind: 'tokens', text: randomTokens(r) };
