@@ -13,6 +13,11 @@ export interface CallerCleanup {
   kinds: Set<string>;
   /** Every call site's failure handling was read (else nothing is concluded from it). */
   understood: boolean;
+  /**
+   * By kind, the fields the cleanup names in its releases (`he_dev->rbrq_base` gives `rbrq_base`),
+   * or '*' when some release of that kind names no field (a helper's loop, a local).
+   */
+  fields?: Map<string, Set<string> | '*'>;
 }
 
 export interface CheckContext {

@@ -118,7 +118,23 @@ export function checkLeak(ctx: CheckContext): Finding[] {
   // kind of resource (directly or by a helper's summary) takes what was left in its structs;
   // (5) when every caller is read and none does, the function owns its unwind.
   const cc = ctx.callers;
-  const callerReleases = (r: Resource) => !!cc && cc.kinds.has(r.kind);
+  // Of that kind, and (when the cleanup names the fields it releases) of this field: he_start()'s
+  // cleanup frees rbpl_base, not the rbrq_base he_init_group() left.
+  // (Any field that holds it counts: a coherent buffer is in `pdr` and `pdr_pa`.)
+  let cur: PathRecord | undefined;
+  const callerReleases = (r: Resource) => {
+    if (!cc || !cc.kinds.has(r.kind)) return false;
+    const fs = cc.fields?.get(r.kind);
+    if (!fs || fs === '*' || r.via !== 'field' || !cur) return true;
+    let named = false;
+    for (const [at, v] of cur.state.mem) {
+      if (at.startsWith('local:') || !r.handles.some((h) => holds(key(v), h))) continue;
+      const f = /(?:->|\.)([A-Za-z_]\w*)(?:\[[^\]]*\])*$/.exec(at)?.[1];
+      if (!f || fs.has(f)) return true;
+      named = true;
+    }
+    return !named;
+  };
   const callersLeaveIt = (r: Resource) => !!cc && cc.understood && cc.callers > 0 && !cc.kinds.has(r.kind)
     && (r.via === 'field' || r.via === 'global' || r.via === 'object') && !r.alsoKeptBy;
   // Allocated only because the caller's slot was empty (`if (!np->queue_mem) np->queue_mem =
@@ -183,6 +199,7 @@ export function checkLeak(ctx: CheckContext): Finding[] {
   const untested = new Set<number>();
   for (const [at, s] of ctx.exploration.fallibleSites) if (!s.checked) untested.add(at);
   paths.forEach((p, i) => {
+    cur = p;
     if (p.exit.text.startsWith('path cut')) return;
     if (p.state.failed && untested.has(p.state.failed.at)) return;
     // `if (WARN_ON(...)) return -EINVAL;`: the developer asserts this path does not happen.

@@ -149,6 +149,19 @@ export function functionsOf(text: string, tree?: Tree): FunctionInfo[] {
   return listFunctions(tree ?? parseC(text), text);
 }
 
+/** The argument texts of the call whose `(` is at `open`. */
+function callArgs(text: string, open: number): string[] {
+  const out: string[] = [];
+  let depth = 0, start = open + 1;
+  for (let j = open; j < text.length; j++) {
+    const c = text[j];
+    if (c === '(' || c === '[' || c === '{') depth++;
+    else if (c === ')' || c === ']' || c === '}') { if (--depth === 0) { out.push(text.slice(start, j)); break; } }
+    else if (c === ',' && depth === 1) { out.push(text.slice(start, j)); start = j + 1; }
+  }
+  return out;
+}
+
 class FileContext {
   private defines: Map<string, Val | string>;
   private rawDefines: Map<string, string>;
@@ -263,7 +276,13 @@ class FileContext {
   private cleanedByCaller(name: string, depth = 0): CallerCleanup {
     const hit = this.cleaners.get(name);
     if (hit) return hit;
-    const out: CallerCleanup = { callers: 0, kinds: new Set(), understood: true };
+    const out: CallerCleanup = { callers: 0, kinds: new Set(), understood: true, fields: new Map() };
+    const addField = (k: string, f: string | '*') => {
+      const cur = out.fields!.get(k);
+      if (cur === '*') return;
+      if (f === '*') { out.fields!.set(k, '*'); return; }
+      if (!cur) out.fields!.set(k, new Set([f])); else cur.add(f);
+    };
     const self = this.fns.find((f) => f.name === name);
     // On the stack: a recursion among callers, say nothing.
     this.cleaners.set(name, { callers: 0, kinds: new Set(), understood: false });
@@ -272,9 +291,24 @@ class FileContext {
       for (const m of text.matchAll(/\b([A-Za-z_]\w*)\s*\(/g)) {
         if (m[1] === name) continue;
         const api = lookupApi(m[1], this.config.wrappers);
-        if (api?.spec.releases) { for (const k of api.spec.releases.kinds) ks.add(k); continue; }
+        if (api?.spec.releases) {
+          // The members its arguments name: `dma_free_coherent(dev, sz, he_dev->rbrq_base, he_dev->rbrq_phys)`.
+          const args = callArgs(text, m.index! + m[0].length - 1);
+          const members = args.map((a) => /(?:->|\.)\s*([A-Za-z_]\w*)\s*(?:\[[^\]]*\])?\s*$/.exec(a.trim())?.[1]).filter((x): x is string => !!x);
+          for (const k of api.spec.releases.kinds) {
+            ks.add(k);
+            if (members.length) for (const f of members) addField(k, f); else addField(k, '*');
+          }
+          continue;
+        }
         const sm = this.summaries.get(m[1]);
-        if (sm) { for (const k of sm.releases) ks.add(k); for (const r of sm.released) for (const k of r.kinds) ks.add(k); }
+        if (sm) {
+          for (const k of sm.releases) { ks.add(k); addField(k, '*'); }
+          for (const r of sm.released) {
+            const f = /(?:->|\.)([A-Za-z_]\w*)(?:\+0)?$/.exec(r.handle.replace(/\[[^\]]*\]/g, ''))?.[1];
+            for (const k of r.kinds) { ks.add(k); addField(k, f ?? '*'); }
+          }
+        }
         // A function of another file that may tear the object down (`nvkm_memory_unref(&memory)`):
         // what it releases is unknown, so nothing is concluded from this caller.
         else if (RELEASE_LIKE.test(m[1]) && !PLAIN_FREE.test(m[1])) out.understood = false;
@@ -288,6 +322,7 @@ class FileContext {
       const up = this.cleanedByCaller(c.name, depth + 1);
       if (!up.understood || up.callers === 0) { out.understood = false; return; }
       for (const k of up.kinds) out.kinds.add(k);
+      for (const [k, f] of up.fields ?? []) { if (f === '*') addField(k, '*'); else for (const x of f) addField(k, x); }
     };
     for (const c of this.fns) {
       if (c.name === name) continue;

@@ -842,6 +842,13 @@ class Executor {
         return konst(op === '&' ? Number(BigInt(Math.trunc(a.c)) & BigInt(b.c)) : ((a.c % b.c) + b.c) % b.c);
       }
     }
+    // ... and no bits below its own size: aligned to PAGE_SIZE << get_order(size), which is at
+    // least `size`, so `dma & (size - 1)` is 0 for any size (qla3xxx's request queue check).
+    if (op === '&' && !isConst(b) && a.t.length === 1 && a.t[0][1] === 1 && a.c === 0 && st.facts.get(a.t[0][0] + '+0')?.align) {
+      const h = a.t[0][0];
+      const r = st.resources.find((x) => x.kind === 'coherent' && x.size && (x.handles.includes(h) || x.handles.includes(h + '+0') || key(x.handleVal) === h + '+0' || (x.ret && (h === x.ret.replace(/\+0$/, '') || h === x.ret.replace(/\+0$/, '') + ':handle'))));
+      if (r?.size) { const d = sub(b, r.size); if (isConst(d) && d.c === -1) return konst(0); }
+    }
     // A flag set and then tested: (mode | K) & K is K (`new_mode |= RXM_MCAST; ... if (!(new_mode & RXM_MCAST))`).
     if (op === '&' && !isConst(b)) {
       const sa = asSym(a);
