@@ -121,13 +121,12 @@ export function checkLeak(ctx: CheckContext): Finding[] {
   // Of that kind, and (when the cleanup names the fields it releases) of this field: he_start()'s
   // cleanup frees rbpl_base, not the rbrq_base he_init_group() left.
   // (Any field that holds it counts: a coherent buffer is in `pdr` and `pdr_pa`.)
-  let cur: PathRecord | undefined;
-  const callerReleases = (r: Resource) => {
+  const callerReleases = (r: Resource, cur: PathRecord) => {
     if (!cc || !cc.kinds.has(r.kind)) return false;
     const fs = cc.fields?.get(r.kind);
     // Only on a path where a call failed: a test of the function's own (`dma & (size - 1)` through
     // a header's macro) may be one we cannot see is never true.
-    if (!fs || fs === '*' || r.via !== 'field' || !cur?.state.failed) return true;
+    if (!fs || fs === '*' || r.via !== 'field' || !cur.state.failed) return true;
     let named = false;
     for (const [at, v] of cur.state.mem) {
       if (at.startsWith('local:') || !r.handles.some((h) => holds(key(v), h))) continue;
@@ -201,7 +200,6 @@ export function checkLeak(ctx: CheckContext): Finding[] {
   const untested = new Set<number>();
   for (const [at, s] of ctx.exploration.fallibleSites) if (!s.checked) untested.add(at);
   paths.forEach((p, i) => {
-    cur = p;
     if (p.exit.text.startsWith('path cut')) return;
     if (p.state.failed && untested.has(p.state.failed.at)) return;
     // `if (WARN_ON(...)) return -EINVAL;`: the developer asserts this path does not happen.
@@ -230,7 +228,7 @@ export function checkLeak(ctx: CheckContext): Finding[] {
         // (8) a void function that fails leaves its caller's objects (its sg list) as they were
         //     given: the caller cannot know to unmap them.
         const owns = !!(label = promisedBy(p, r)) || (voidObject = !!ctx.returnsVoid && (r.via === 'object' || r.via === 'caller-object'))
-          || !callerReleases(r) && ((!!ctx.entryPoint && (r.via === 'field' || r.via === 'global' || r.via === 'object') && !lazy(p, r))
+          || !callerReleases(r, p) && ((!!ctx.entryPoint && (r.via === 'field' || r.via === 'global' || r.via === 'object') && !lazy(p, r))
           || unwound.has(r.id) || !!(unwinder = ladder(p, r)) || !!(helperName = unwindHelper(p, r)) || (uncleaned = callersLeaveIt(r) && !lazy(p, r)) || (contract = initContract(p, r)));
         // What a void function stored in its caller's structs stays there for the caller's
         // teardown, which runs as usual: the caller never learns of the failure (a ring refill
@@ -239,7 +237,7 @@ export function checkLeak(ctx: CheckContext): Finding[] {
         leaked = p.exit.failure === true && r.via !== 'returned' && owns && !voidKeeps && !releasedInPlan.has(k);
       }
       // The caller's sg list after a failure: its caller's cleanup unmaps what the request holds.
-      else if (r.callerObject && callerReleases(r) && p.exit.failure === true) leaked = false;
+      else if (r.callerObject && callerReleases(r, p) && p.exit.failure === true) leaked = false;
       // On an exit that does not fail, only a handle that never left the locals is surely lost:
       // one written somewhere (a macro's descriptor store, a helper in a header) most likely lives on.
       else leaked = p.exit.failure === true || !r.copied;

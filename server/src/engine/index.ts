@@ -440,7 +440,7 @@ class FileContext {
         evalDefine: (s) => defineExpr(s), summaries: this.summaries, inlines: this.inlines(),
         snapshots: run?.snapshots ?? false, onlyFailAt: run ? run.onlyFailAt : undefined,
         deadline: Date.now() + this.config.budget.timeMsPerFunction, maxPaths: this.config.budget.maxPaths,
-        maxSteps: this.config.budget.maxSteps, paramValues: pv, returnsVoid: /^(static\s+)?(inline\s+)?void$/.test(f.returnType.trim()),
+        maxSteps: this.config.budget.maxSteps, paramValues: pv, returnsVoid: f.returnType.trim() === 'void',
       });
       result = { ...base, ...this.results(f, ex) };
     } catch (e) {
@@ -472,7 +472,7 @@ class FileContext {
 
   private results(f: FunctionInfo, ex: Exploration): Omit<FunctionResult, 'name' | 'range' | 'nameRange' | 'usesApi'> {
     const ctx: CheckContext = { fn: f.name, exploration: ex, config: this.config, entryPoint: this.entryPoints().has(f.name),
-      returnsVoid: /^(static\s+)?(inline\s+)?void$/.test(f.returnType.trim()),
+      returnsVoid: f.returnType.trim() === 'void',
       callers: this.cleanedByCaller(f.name) };
     let findings: Finding[] = [];
     for (const c of CHECKERS) findings.push(...c(ctx));

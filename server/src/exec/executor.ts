@@ -247,9 +247,12 @@ class Executor {
   private inlineDepth?: number;
 
   /** The driver prefix of the function analysed (`irdma` of `irdma_create_qp`). */
+  private prefix?: string | null;
   private ownPrefix(): string | undefined {
+    if (this.prefix !== undefined) return this.prefix ?? undefined;
     const n = this.o.fn.childForFieldName('declarator')?.text.match(/[A-Za-z_]\w*(?=\s*\()/)?.[0] ?? '';
-    return /^_*([a-z0-9]+)_/.exec(n)?.[1];
+    this.prefix = /^_*([a-z0-9]+)_/.exec(n)?.[1] ?? null;
+    return this.prefix ?? undefined;
   }
 
 
@@ -1277,6 +1280,21 @@ class Executor {
       if (underLabel(node) && cleanup) st.events = st.events.add({ k: 'helper-call', site: at, detail: { roots: args.filter((a) => !isConst(a)).map((a) => rootOf(key(a))) } });
       // What its body releases by a handle in its parameters' terms: the caller's copy of it.
       const unresolved = new Set(summary.releases);
+      // Marks the live resources of these kinds that `held` picks as possibly released (the helper
+      // may release them on some of its paths only); says whether there were any.
+      const mayRelease = (kinds: string[], held: (r: Resource) => boolean): boolean => {
+        let hit = false;
+        for (const r of st.resources) {
+          if (r.state !== 'live' || !kinds.includes(r.kind) || !held(r)) continue;
+          r.state = 'maybe-released';
+          r.releasedBy = at;
+          hit = true;
+        }
+        return hit;
+      };
+      // Stored at a memory path that `at` accepts.
+      const storedAt = (r: Resource, ok: (path: string) => boolean) =>
+        [...st.mem].some(([p, v]) => ok(p) && r.handles.some((x) => holds(key(v), x)));
       for (const rel0 of summary.released) {
         // Released only when a parameter is (not) 0, and this call passes the other constant.
         if (rel0.when?.some((w) => { const a = args[w.param]; return !!a && isConst(a) && (a.c === 0) !== w.zero; })) continue;
@@ -1307,12 +1325,7 @@ class Executor {
           const bk = base && !isConst(base) ? this.baseKey(base, st) : undefined;
           if (!bk?.endsWith('+0')) { for (const k of rel.kinds) unresolved.add(k); continue; }
           const pre = bk.slice(0, -1);
-          for (const r of st.resources) {
-            if (r.state !== 'live' || !rel.kinds.includes(r.kind)) continue;
-            if (![...st.mem].some(([p, v]) => p.startsWith(pre) && p.includes(elems[3]) && r.handles.some((x) => holds(key(v), x)))) continue;
-            r.state = 'maybe-released';
-            r.releasedBy = at;
-          }
+          mayRelease(rel.kinds, (r) => storedAt(r, (p) => p.startsWith(pre) && p.includes(elems[3])));
           continue;
         }
         const h = this.translate(rel.handle, tArgs, st, tParams);
@@ -1321,27 +1334,12 @@ class Executor {
           // that array, not every resource of the kind.
           const pre = this.translateSlot(rel.handle, tArgs, st, tParams);
           if (pre === undefined) { for (const k of rel.kinds) unresolved.add(k); continue; }
-          let hit = false;
-          for (const r of st.resources) {
-            if (r.state !== 'live' || !rel.kinds.includes(r.kind)) continue;
-            if (!r.handles.some((x) => x.startsWith(pre))
-              && ![...st.mem].some(([p, v]) => p.startsWith(pre) && r.handles.some((x) => holds(key(v), x)))) continue;
-            r.state = 'maybe-released';
-            r.releasedBy = at;
-            hit = true;
-          }
+          const hit = mayRelease(rel.kinds, (r) => r.handles.some((x) => x.startsWith(pre)) || storedAt(r, (p) => p.startsWith(pre)));
           if (!hit && /^&?(param:|g:)/.test(pre)) this.unknownRelease(st, { site: at, detail: { handle: pre, kinds: rel.kinds } });
           continue;
         }
         const hk = hkey(h);
-        let hit = false;
-        for (const r of st.resources) {
-          if (r.state !== 'live' || !rel.kinds.includes(r.kind) || !r.handles.some((x) => hk.includes(x))) continue;
-          // Maybe: the helper may release it on some of its paths only.
-          r.state = 'maybe-released';
-          r.releasedBy = at;
-          hit = true;
-        }
+        const hit = mayRelease(rel.kinds, (r) => r.handles.some((x) => hk.includes(x)));
         // Not ours: our own caller's, in its terms (when this function is a helper being read).
         if (!hit) this.unknownRelease(st, { site: at, detail: { handle: hk, kinds: rel.kinds } });
       }
