@@ -2,7 +2,7 @@
 // Runs IOMMU Lens over the kernel corpus that scripts/kernel-source.sh extracts.
 //
 //   node scripts/corpus.mjs [--dir DIR] [--limit N]                 # the CLI over every file
-//        [--jobs 2] [--chunk 100] [--timeout 300] [--json OUT] [--findings OUT.jsonl]
+//        [--jobs 2] [--processes 1] [--chunk N] [--cache DIR] [--timeout 300] [--json OUT] [--findings OUT.jsonl]
 //   node scripts/corpus.mjs --parse-stats [--dir DIR] [--limit N] [--lost OUT.jsonl]
 //
 // --parse-stats needs `npx tsc -b server` (it loads out/server/src/parse/*.js); the default mode
@@ -176,8 +176,12 @@ async function runCli() {
     console.error('corpus: dist/cli.js missing; run `npm run build` first');
     process.exit(2);
   }
+  // --jobs: the CLI's worker threads; --processes CLI processes over --chunk files each (default:
+  // one process over every file, as a user runs it; `--cache DIR` to use a results cache).
   const jobs = Math.max(1, Number(opt('--jobs', '2')));
-  const chunkSize = Math.max(1, Number(opt('--chunk', '100')));
+  const processes = Math.max(1, Number(opt('--processes', '1')));
+  const chunkSize = Math.max(1, Number(opt('--chunk', String(Math.ceil(files.length / processes)))));
+  const cacheArgs = opt('--cache', '') ? ['--cache', opt('--cache', '')] : ['--no-cache'];
   const timeoutS = Number(opt('--timeout', '300'));
   const jsonOut = opt('--json', '');
   const findingsOut = opt('--findings', '');
@@ -196,7 +200,7 @@ async function runCli() {
 
   /** One worker process over one chunk; resolves with what it printed and how it ended. */
   const runChunk = (chunk) => new Promise((resolvePromise) => {
-    const argv = [bin, 'check', '--format', 'json', ...chunk];
+    const argv = [bin, 'check', '--format', 'json', '--jobs', String(jobs), ...cacheArgs, ...chunk];
     const cmd = timeBin ? timeBin : process.execPath;
     const args = timeBin ? ['-v', process.execPath, ...argv] : argv;
     const started = performance.now();
@@ -273,7 +277,7 @@ async function runCli() {
       if (process.stderr.isTTY) process.stderr.write(`\r${done}/${chunks.length} chunks`);
     }
   };
-  await Promise.all(Array.from({ length: Math.min(jobs, chunks.length) }, worker));
+  await Promise.all(Array.from({ length: Math.min(processes, chunks.length) }, worker));
   if (process.stderr.isTTY) process.stderr.write('\n');
   const wall = (performance.now() - t0) / 1000;
   if (!timeBin) {
@@ -282,7 +286,7 @@ async function runCli() {
   }
 
   slowest.sort((a, b) => b.ms - a.ms);
-  console.log(`corpus: ${files.length} files in ${dir}, ${chunks.length} chunks of ${chunkSize}, ${jobs} workers`);
+  console.log(`corpus: ${files.length} files in ${dir}, ${chunks.length} CLI process(es) over ${chunkSize} files, --jobs ${jobs}`);
   console.log(`files analysed            ${sum.files}`);
   console.log(`functions analysed        ${sum.functions} (${sum.apiFunctions} use the API)`);
   console.log(`functions over budget     ${sum.overBudget}`);
@@ -291,7 +295,7 @@ async function runCli() {
   console.log(`crashes (exit not 0/1)    ${sum.crashes.length}${sum.crashes.length ? ': ' + sum.crashes.slice(0, 5).map((c) => `${c.files[0]}${c.files.length > 1 ? ` (+${c.files.length - 1})` : ''} exit ${c.exit}: ${c.reason}`).join('; ') : ''}`);
   console.log(`timeouts (${timeoutS} s)         ${sum.timeouts.length}${sum.timeouts.length ? ': ' + sum.timeouts.slice(0, 5).map((t) => t.files[0]).join(', ') : ''}`);
   console.log(`wall time                 ${wall.toFixed(1)} s`);
-  console.log(`peak RSS                  ${(sum.peakRssKb / 1024).toFixed(0)} MiB ${timeBin ? '(one worker, /usr/bin/time -v)' : '(max of this process, resourceUsage)'}`);
+  console.log(`peak RSS                  ${(sum.peakRssKb / 1024).toFixed(0)} MiB ${timeBin ? '(largest CLI process, all its threads, /usr/bin/time -v)' : '(max of this process, resourceUsage)'}`);
   console.log(`slowest chunks            ${slowest.slice(0, 3).map((s) => `${s.files} ${(s.ms / 1000).toFixed(1)} s`).join('; ')}`);
   if (jsonOut) writeFileSync(jsonOut, JSON.stringify({ ...sum, wallSeconds: wall, slowest: slowest.slice(0, 20) }, null, 2) + '\n');
   if (findingsOut) {

@@ -1,22 +1,24 @@
 /**
  * The command line (shared/DESIGN.md §2): a thin face over the engine.
  *
- *   iommu-lens check [--format text|json|sarif] [--config FILE] PATH...
+ *   iommu-lens check [--format text|json|sarif] [--config FILE] [--jobs N] [--cache DIR | --no-cache] PATH...
  *   iommu-lens run FILE[:FUNCTION] [--fail N] [--format text|json]
  *   iommu-lens lsp --stdio
  *
- * Exit status: 0 no findings, 1 findings, 2 bad usage or unreadable input (one-line reason).
+ * Exit status: 0 no findings, 1 findings, 2 bad usage or an input that could not be read (a
+ * one-line reason; the other files are still analysed and reported).
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { analyzeText, runFunction, functionsOf, FileResult, Finding, ResultCache } from './engine/index';
+import { runFunction, functionsOf, FileResult, Finding } from './engine/index';
+import { checkFiles, defaultJobs, DiskCache, engineId, maybeRunAsWorker } from './batch';
 import { Config, parseConfigText, DEFAULT_CONFIG, ConfigError } from './config';
 import { toSarif } from './sarif';
 import { formatRun } from './run-format';
 
 class UsageError extends Error {}
 
-const USAGE = `usage: iommu-lens check [--format text|json|sarif] [--config FILE] PATH...
+const USAGE = `usage: iommu-lens check [--format text|json|sarif] [--config FILE] [--jobs N] [--cache DIR | --no-cache] PATH...
        iommu-lens run FILE[:FUNCTION] [--fail N] [--lines A-B] [--format text|json]
        iommu-lens lsp --stdio`;
 
@@ -45,7 +47,7 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-interface Opts { format: string; config?: string; fail?: number; lines?: [number, number]; rest: string[] }
+interface Opts { format: string; config?: string; fail?: number; lines?: [number, number]; jobs?: number; cache?: string | false; rest: string[] }
 
 function parseOpts(args: string[], allowed: string[]): Opts {
   const o: Opts = { format: 'text', rest: [] };
@@ -61,6 +63,14 @@ function parseOpts(args: string[], allowed: string[]): Opts {
       o.format = value();
     } else if (flag === '--config' && allowed.includes('config')) {
       o.config = value();
+    } else if (flag === '--jobs' && allowed.includes('jobs')) {
+      const v = value();
+      if (!/^[1-9]\d*$/.test(v)) throw new UsageError(`--jobs needs a positive number, not '${v}'`);
+      o.jobs = Number(v);
+    } else if (flag === '--cache' && allowed.includes('cache')) {
+      o.cache = value();
+    } else if (flag === '--no-cache' && allowed.includes('cache')) {
+      o.cache = false;
     } else if (flag === '--fail' && allowed.includes('fail')) {
       const v = value();
       if (!/^\d+$/.test(v)) throw new UsageError(`--fail needs a non-negative number, not '${v}'`);
@@ -77,7 +87,7 @@ function parseOpts(args: string[], allowed: string[]): Opts {
   return o;
 }
 
-function loadConfig(explicit: string | undefined, near: string[]): { config: Config; errors: (ConfigError & { file: string })[] } {
+function loadConfig(explicit: string | undefined, near: string[]): { config: Config; errors: (ConfigError & { file: string })[]; file?: string } {
   let file = explicit;
   if (!file) {
     const starts = [process.cwd(), ...near.map((p) => path.resolve(p))];
@@ -100,26 +110,38 @@ function loadConfig(explicit: string | undefined, near: string[]): { config: Con
     throw new UsageError(`cannot read config ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
   const r = parseConfigText(text);
-  return { config: r.config, errors: r.errors.map((e) => ({ ...e, file })) };
+  return { config: r.config, errors: r.errors.map((e) => ({ ...e, file })), file };
 }
 
-/** Files to analyse: .c/.h files, folders searched recursively. */
-function collect(paths: string[]): string[] {
+/**
+ * Files to analyse: .c/.h files, folders searched recursively. A name that cannot be read is
+ * reported and left out (`bad`); the rest is still analysed.
+ */
+function collect(paths: string[]): { files: string[]; bad: number } {
   const out: string[] = [];
+  let bad = 0;
   for (const p of paths) {
     let st: fs.Stats;
     try {
       st = fs.statSync(p);
     } catch (e) {
-      throw new UsageError(`cannot read ${p}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file or directory' : (e as Error).message}`);
+      process.stderr.write(`iommu-lens: cannot read ${p}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file or directory' : (e as Error).message}\n`);
+      bad++;
+      continue;
     }
     if (st.isDirectory()) {
       const before = out.length;
-      walk(p, out);
-      if (out.length === before) throw new UsageError(`no .c or .h files under ${p}`);
+      try {
+        walk(p, out);
+      } catch (e) {
+        process.stderr.write(`iommu-lens: ${(e as Error).message}\n`);
+        bad++;
+        continue;
+      }
+      if (out.length === before) { process.stderr.write(`iommu-lens: no .c or .h files under ${p}\n`); bad++; }
     } else out.push(p);
   }
-  return out;
+  return { files: out, bad };
 }
 
 function walk(dir: string, out: string[]): void {
@@ -150,37 +172,45 @@ function readSource(file: string): string | { skip: string } {
 }
 
 async function check(args: string[]): Promise<number> {
-  const o = parseOpts(args, ['format', 'config']);
+  const o = parseOpts(args, ['format', 'config', 'jobs', 'cache']);
   if (!['text', 'json', 'sarif'].includes(o.format)) throw new UsageError(`--format must be text, json or sarif, not '${o.format}'`);
   if (o.rest.length === 0) throw new UsageError('check needs at least one file or folder');
-  const { config, errors } = loadConfig(o.config, o.rest);
-  const files = collect(o.rest);
+  const { config, errors, file: configFile } = loadConfig(o.config, o.rest);
+  const { files, bad } = collect(o.rest);
+  if (files.length === 0) return 2; // each name said why already
   for (const e of errors) process.stderr.write(`${e.file}:1:1: warning: ${e.path}: ${e.message}; using the default [config]\n`);
-  const cache = new ResultCache();
+  const stats = o.format === 'json';
+  // The results cache: under the workspace (the folder of the settings file, else the current
+  // one) unless told otherwise.
+  const cacheDir = o.cache === false ? undefined
+    : o.cache ?? path.join(configFile ? path.dirname(configFile) : process.cwd(), '.iommu-lens', 'cache');
+  const cache = cacheDir ? new DiskCache(cacheDir, engineId(versionString()), config, stats) : undefined;
   const results: FileResult[] = [];
-  for (const [i, f] of files.entries()) {
-    // Let the native parse trees of earlier files be finalised (they are freed on a later turn
-    // of the event loop); a long synchronous loop over a corpus would keep them all.
-    if (i % 16 === 15) await new Promise((r) => setImmediate(r));
-    const src = readSource(f);
-    if (typeof src !== 'string') {
-      process.stderr.write(`iommu-lens: skipping ${f}: ${src.skip}\n`);
-      continue;
+  let unreadable = bad, counted = 0, apiFunctions = 0;
+  await checkFiles(files, { config, stats, jobs: o.jobs ?? defaultJobs(), cache, script: __filename }, (x) => {
+    if (!('result' in x)) {
+      process.stderr.write(`iommu-lens: skipping ${x.file}: ${x.skip}\n`);
+      if (x.unreadable) unreadable++;
+      return;
     }
-    results.push(analyzeText(src, f, { config, cache, stats: o.format === 'json' }));
-  }
-  const all = results.flatMap((r) => [...r.fileFindings, ...r.functions.flatMap((fn) => fn.findings)].map((x) => ({ file: r.uri, f: x })));
-  const counted = all.filter((x) => x.f.rule !== 'budget');
+    const r = x.result;
+    const all = [...r.fileFindings, ...r.functions.flatMap((fn) => fn.findings)];
+    counted += all.filter((f) => f.rule !== 'budget').length;
+    apiFunctions += r.functions.filter((f) => f.usesApi).length;
+    if (o.format === 'text') for (const f of all) process.stdout.write(textLine(r.uri, f) + '\n');
+    else results.push(r);
+  });
   if (o.format === 'json') {
     process.stdout.write(JSON.stringify(results.map(forJson), null, 1) + '\n');
   } else if (o.format === 'sarif') {
     process.stdout.write(JSON.stringify(toSarif(results, versionString()), null, 1) + '\n');
   } else {
-    for (const { file, f } of all) process.stdout.write(textLine(file, f) + '\n');
-    const n = counted.length;
-    process.stderr.write(`${files.length} file(s), ${results.reduce((s, r) => s + r.functions.filter((f) => f.usesApi).length, 0)} function(s) using the DMA/IOMMU API analysed, ${n} finding(s)\n`);
+    const cached = cache && cache.report.hits ? ` (${cache.report.hits} file(s) from the cache)` : '';
+    process.stderr.write(`${files.length} file(s), ${apiFunctions} function(s) using the DMA/IOMMU API analysed, ${counted} finding(s)${cached}\n`);
   }
-  return counted.length ? 1 : 0;
+  if (cache?.report.unwritable) process.stderr.write(`iommu-lens: cache ${cacheDir} cannot be written (${cache.report.unwritable}); results were not cached\n`);
+  if (cache?.report.corrupt) process.stderr.write(`iommu-lens: ${cache.report.corrupt} unreadable cache entr${cache.report.corrupt === 1 ? 'y' : 'ies'} in ${cacheDir} analysed again and replaced\n`);
+  return unreadable ? 2 : counted ? 1 : 0;
 }
 
 function textLine(file: string, f: Finding): string {
@@ -196,8 +226,10 @@ function forJson(r: FileResult): FileResult {
       ...f,
       findings: f.findings.map((x) => ({ ...x, path: x.pathIndex !== undefined ? f.paths[x.pathIndex] : undefined })),
       paths: [],
-      pathCount: f.paths.length,
+      pathCount: f.pathCount ?? f.paths.length,
     } as typeof f)),
+    // no timing: two runs over the same tree print the same bytes
+    parse: { errorNodes: r.parse.errorNodes, apiCallsInErrors: r.parse.apiCallsInErrors, apiCalls: r.parse.apiCalls } as FileResult['parse'],
   };
 }
 
@@ -242,7 +274,9 @@ function versionString(): string {
   return 'iommu-lens';
 }
 
-if (require.main === module || process.env.IOMMU_LENS_CLI === '1' || /iommu-lens(\.js)?$|cli\.js$/.test(process.argv[1] ?? '')) {
+if (maybeRunAsWorker()) {
+  // a worker thread of `check`: it answers the main thread's messages
+} else if (require.main === module || process.env.IOMMU_LENS_CLI === '1' || /iommu-lens(\.js)?$|cli\.js$/.test(process.argv[1] ?? '')) {
   main(process.argv.slice(2)).then((code) => {
     if (code >= 0) process.exitCode = code;
   }, (e) => {

@@ -109,6 +109,8 @@ export interface FunctionResult {
   resources: ResourceInfo[];
   /** Set when a budget (paths, time) cut exploration short. */
   overBudget?: string;
+  /** Paths explored, where `paths` keeps only those the findings refer to (the CLI's results). */
+  pathCount?: number;
 }
 
 export interface FileResult {

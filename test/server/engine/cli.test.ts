@@ -153,3 +153,82 @@ test('run --lines runs only the selected statements of a function', () => {
   assert.equal(bad.code, 2);
   assert.match(bad.err, /is not inside dsp_iommu_init\(\)/);
 });
+
+/** A folder of drivers to check more than once: the examples and some fixtures. */
+function someDrivers(): string {
+  const d = tmpdir();
+  for (const f of fs.readdirSync(path.join(ROOT, 'examples')).filter((x) => x.endsWith('.c'))) fs.copyFileSync(path.join(ROOT, 'examples', f), path.join(d, f));
+  for (const f of fs.readdirSync(path.join(ROOT, 'test/server/fixtures/leak')).filter((x) => x.endsWith('.c')).slice(0, 4)) {
+    fs.copyFileSync(path.join(ROOT, 'test/server/fixtures/leak', f), path.join(d, 'leak-' + f));
+  }
+  return d;
+}
+
+test('check --jobs: worker threads print what one thread prints, byte for byte, in file order', () => {
+  const d = someDrivers();
+  for (const format of ['text', 'json', 'sarif']) {
+    const one = cli(['check', '--no-cache', '--jobs', '1', '--format', format, '.'], d);
+    const two = cli(['check', '--no-cache', '--jobs', '3', '--format', format, '.'], d);
+    assert.equal(one.code, 1, one.err);
+    assert.equal(two.code, 1, two.err);
+    assert.equal(two.out, one.out, format);
+  }
+  const json = JSON.parse(cli(['check', '--no-cache', '--format', 'json', '.'], d).out);
+  assert.deepEqual(json.map((f: any) => path.basename(f.uri)), [...json.map((f: any) => path.basename(f.uri))].sort(), 'files in order');
+  assert.ok(json.every((f: any) => f.parse.millis === undefined), 'no timing in the JSON');
+  const bad = cli(['check', '--jobs', '0', '.'], d);
+  assert.equal(bad.code, 2);
+  assert.match(bad.err, /--jobs needs a positive number/);
+});
+
+test('check --cache: a second run reads unchanged files from the cache and analyses only the changed one', () => {
+  const d = someDrivers();
+  const cache = path.join(tmpdir(), 'c');
+  const first = cli(['check', '--cache', cache, '.'], d);
+  assert.equal(first.code, 1, first.err);
+  assert.doesNotMatch(first.err, /from the cache/);
+  const files = fs.readdirSync(d).filter((x) => x.endsWith('.c'));
+  // one file changed: a leak added at its end
+  fs.appendFileSync(path.join(d, files[0]), '\nint added_leak(struct device *dev)\n{\n\tvoid *p = dma_alloc_coherent(dev, 64, &h, GFP_KERNEL);\n\tif (!p)\n\t\treturn -ENOMEM;\n\tif (dev->x)\n\t\treturn -EIO;\n\treturn 0;\n}\n');
+  const second = cli(['check', '--cache', cache, '.'], d);
+  assert.match(second.err, new RegExp(`\\(${files.length - 1} file\\(s\\) from the cache\\)`));
+  const fresh = cli(['check', '--no-cache', '.'], d);
+  assert.equal(second.out, fresh.out, 'cached results are the results');
+  assert.match(second.out, /added_leak|dma_alloc_coherent\(\) at line \d+ is not freed/);
+  // the default: under the workspace's .iommu-lens/
+  cli(['check', '.'], d);
+  assert.ok(fs.existsSync(path.join(d, '.iommu-lens', 'cache')));
+});
+
+test('a corrupt or read-only cache costs a one-line message, never a result', () => {
+  const d = someDrivers();
+  const cache = path.join(tmpdir(), 'c');
+  const expected = cli(['check', '--no-cache', '.'], d).out;
+  cli(['check', '--cache', cache, '.'], d);
+  const entries = (fs.readdirSync(cache, { recursive: true }) as string[]).filter((e) => e.endsWith('.json'));
+  assert.ok(entries.length >= 3);
+  fs.writeFileSync(path.join(cache, entries[0]), '{"key": "trunc');
+  fs.writeFileSync(path.join(cache, entries[1]), Buffer.from([0, 1, 2, 3]));
+  const r = cli(['check', '--cache', cache, '.'], d);
+  assert.equal(r.code, 1);
+  assert.equal(r.out, expected);
+  assert.match(r.err, /2 unreadable cache entries in .* analysed again and replaced/);
+  const again = cli(['check', '--cache', cache, '.'], d);
+  assert.doesNotMatch(again.err, /unreadable cache/);
+  // read-only (as root, permissions do not stop writes: a file where the directory should be does)
+  const ro = path.join(tmpdir(), 'ro');
+  fs.writeFileSync(ro, 'not a directory');
+  const r2 = cli(['check', '--cache', ro, '.'], d);
+  assert.equal(r2.code, 1);
+  assert.equal(r2.out, expected);
+  assert.match(r2.err, /cache .* cannot be written \(\w+\); results were not cached/);
+});
+
+test('an unreadable file is reported and the rest still analysed, exit 2', () => {
+  const d = someDrivers();
+  const r = cli(['check', '--no-cache', path.join(d, 'net-rx-ring.c'), path.join(d, 'missing.c'), path.join(d, 'crypto-sg.c')], d);
+  assert.equal(r.code, 2);
+  assert.match(r.err, /cannot read .*missing\.c: no such file or directory/);
+  assert.match(r.out, /net-rx-ring\.c:\d+:\d+: /);
+  assert.match(r.out, /crypto-sg\.c:\d+:\d+: /);
+});
