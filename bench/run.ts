@@ -4,6 +4,7 @@
 import { benchEmulator, BenchResult } from './emulator';
 import { benchEngine } from './engine';
 import { benchEditor } from './editor';
+import { benchCorpus } from './corpus';
 
 function fmt(x: number): string {
   if (x >= 1000) return Math.round(x).toLocaleString('en-US');
@@ -18,6 +19,10 @@ function printTable(title: string, rows: (BenchResult & { p95?: number })[]): vo
 }
 
 const only = process.argv[2];
+const runsAt = process.argv.indexOf('--runs');
+const runs = runsAt > 0 ? Math.max(1, Number(process.argv[runsAt + 1]) || 3) : 3;
+// The corpus benchmark takes minutes: only when asked for (`npm run bench -- corpus`).
+if (only === 'corpus') printTable('corpus (shared/DESIGN.md §7; medians of ' + runs + ' runs)', benchCorpus(runs));
 if (!only || only === 'emulator') printTable('emulator', benchEmulator());
 if (!only || only === 'engine') printTable('engine (DEFAULT_CONFIG, one process)', benchEngine());
 if (!only || only === 'editor') {
