@@ -77,3 +77,68 @@ export async function benchEditor(): Promise<{ name: string; median: number; p95
   }
   return out;
 }
+
+/** VmRSS and VmHWM of a process, in MB (Linux /proc). */
+function rssOf(pid: number): { rss: number; peak: number } {
+  const s = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = (k: string) => Number(new RegExp(`^${k}:\\s+(\\d+)`, 'm').exec(s)?.[1] ?? NaN) / 1024;
+  return { rss: kb('VmRSS'), peak: kb('VmHWM') };
+}
+
+/**
+ * Memory of the real server process (dist/server.js over stdio) with the 50 largest driver files
+ * of the corpus open, each analysed; then after all are closed and 50 others opened and closed.
+ */
+export async function benchEditorMemory(): Promise<{ name: string; median: number; unit: string }[]> {
+  const corpus = process.env.IOMMU_LENS_CORPUS || '/var/tmp/iommu-lens-corpus';
+  if (!fs.existsSync(corpus)) { console.log(`editor memory: ${corpus} missing; run scripts/kernel-source.sh first`); return []; }
+  const all = (fs.readdirSync(corpus, { recursive: true }) as string[]).filter((f) => f.endsWith('.c')).map((f) => path.join(corpus, f))
+    .map((f) => ({ f, size: fs.statSync(f).size })).sort((a, b) => b.size - a.size);
+  const { spawn } = require('node:child_process') as typeof import('node:child_process');
+  const child = spawn(process.execPath, [path.resolve(__dirname, '../../dist/server.js'), '--stdio'], { stdio: ['pipe', 'pipe', 'ignore'] });
+  const client = createMessageConnection(new StreamMessageReader(child.stdout!), new StreamMessageWriter(child.stdin!));
+  let pending = new Map<string, () => void>();
+  client.onNotification('textDocument/publishDiagnostics', (p: { uri: string }) => { pending.get(p.uri)?.(); });
+  let onReady: (() => void) | undefined;
+  client.onNotification('iommuLens/status', (p: { state: string }) => { if (p.state === 'ready' && onReady) onReady(); });
+  client.onNotification(() => undefined);
+  client.onRequest('workspace/configuration', (p: { items: unknown[] }) => p.items.map(() => ({ diagnostics: { delayMs: 0 } })));
+  client.onRequest('client/registerCapability', () => null);
+  client.onRequest('workspace/codeLens/refresh', () => null);
+  client.listen();
+  await client.sendRequest('initialize', { processId: null, rootUri: pathToUri(corpus), capabilities: { workspace: { configuration: true } } });
+  await client.sendNotification('initialized', {});
+  const openAll = async (files: string[]) => {
+    for (const f of files) {
+      const uri = pathToUri(f);
+      const ready = new Promise<void>((r) => { onReady = r; });
+      await client.sendNotification('textDocument/didOpen', { textDocument: { uri, languageId: 'c', version: 1, text: fs.readFileSync(f, 'utf8') } });
+      await ready;
+    }
+  };
+  const closeAll = async (files: string[]) => {
+    for (const f of files) await client.sendNotification('textDocument/didClose', { textDocument: { uri: pathToUri(f) } });
+    await new Promise((r) => setTimeout(r, 3000));
+  };
+  const first = all.slice(0, 50).map((x) => x.f);
+  const base = rssOf(child.pid!).rss;
+  await openAll(first);
+  const open = rssOf(child.pid!);
+  await closeAll(first);
+  const closed = rssOf(child.pid!).rss;
+  const second = all.slice(50, 100).map((x) => x.f);
+  await openAll(second);
+  await closeAll(second);
+  const after = rssOf(child.pid!);
+  client.dispose();
+  child.kill();
+  pending = new Map();
+  const lines = first.reduce((n, f) => n + fs.readFileSync(f, 'utf8').split('\n').length, 0);
+  return [
+    { name: 'server RSS at start', median: base, unit: 'MB' },
+    { name: `server RSS, the 50 largest drivers open (${lines.toLocaleString('en-US')} lines)`, median: open.rss, unit: 'MB' },
+    { name: 'server RSS, all 50 closed (3 s later)', median: closed, unit: 'MB' },
+    { name: 'server RSS, 50 more opened and closed', median: after.rss, unit: 'MB' },
+    { name: 'server peak RSS over all of it', median: after.peak, unit: 'MB' },
+  ];
+}

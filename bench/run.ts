@@ -3,7 +3,7 @@
  */
 import { benchEmulator, BenchResult } from './emulator';
 import { benchEngine } from './engine';
-import { benchEditor } from './editor';
+import { benchEditor, benchEditorMemory } from './editor';
 import { benchCorpus } from './corpus';
 
 function fmt(x: number): string {
@@ -22,6 +22,7 @@ const only = process.argv[2];
 const runsAt = process.argv.indexOf('--runs');
 const runs = runsAt > 0 ? Math.max(1, Number(process.argv[runsAt + 1]) || 3) : 3;
 // The corpus benchmark takes minutes: only when asked for (`npm run bench -- corpus`).
+if (only === 'editor-memory') void benchEditorMemory().then((rows) => { printTable('language server memory (dist/server.js over stdio)', rows); process.exit(0); });
 if (only === 'corpus') printTable('corpus (shared/DESIGN.md §7; medians of ' + runs + ' runs)', benchCorpus(runs));
 if (!only || only === 'emulator') printTable('emulator', benchEmulator());
 if (!only || only === 'engine') printTable('engine (DEFAULT_CONFIG, one process)', benchEngine());

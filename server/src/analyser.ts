@@ -26,7 +26,7 @@ export interface CancelToken { readonly isCancelled: boolean }
 
 /** The engine API the analyser drives (server/src/engine/index.ts; injectable for tests). */
 export interface EngineApi {
-  analyzeText(text: string, uri: string, opts: { config: Config; cache?: unknown; tree?: Tree; token?: CancelToken }): FileResult;
+  analyzeText(text: string, uri: string, opts: { config: Config; cache?: unknown; tree?: Tree; token?: CancelToken; keys?: Set<string> }): FileResult;
   runFunction(text: string, functionName: string, opts: { config: Config; failAt?: number | null; tree?: Tree; selection?: Range }): FunctionResult | undefined;
   ResultCache: new (maxEntries?: number) => unknown;
 }
@@ -55,6 +55,8 @@ interface DocState {
   stale: boolean;
   result?: FileResult;
   resultVersion?: number;
+  /** The result-cache keys of its functions at the last analysis: forgotten on close. */
+  keys?: Set<string>;
   timer?: NodeJS.Timeout;
   token?: { isCancelled: boolean };
   /** Waiters for the analysis of a version >= theirs. */
@@ -256,6 +258,14 @@ export class Analyser {
     if (!d) return;
     this.cancel(d);
     this.docs.delete(uri);
+    // What it held: its tree and results go with it; so do its functions' cached results, but
+    // for those another open document shares.
+    const cache = this.cache as { forget?: (keys: Iterable<string>) => void };
+    if (d.keys && cache.forget) {
+      const shared = new Set<string>();
+      for (const o of this.docs.values()) for (const k of o.keys ?? []) shared.add(k);
+      cache.forget([...d.keys].filter((k) => !shared.has(k)));
+    }
     if (d.lastPublished && d.lastPublished !== '[]') this.host.publish(uri, []);
   }
 
@@ -345,7 +355,9 @@ export class Analyser {
     let result: FileResult;
     try {
       this.reparse(d);
-      result = this.engine.analyzeText(d.text, d.uri, { config: this.configValue, cache: this.cache, tree: d.tree, token });
+      const keys = new Set<string>();
+      result = this.engine.analyzeText(d.text, d.uri, { config: this.configValue, cache: this.cache, tree: d.tree, token, keys });
+      d.keys = keys;
     } catch (e) {
       this.host.error?.(d.uri, e);
       result = { uri: d.uri, functions: [], fileFindings: [], parse: { errorNodes: 0, apiCallsInErrors: 0, apiCalls: 0, millis: 0 } };

@@ -60,6 +60,10 @@ export class ResultCache {
     if (this.map.size > this.maxEntries) this.map.delete(this.map.keys().next().value as string);
   }
   get size(): number { return this.map.size; }
+  /** Drop entries (a closed document's functions that no open document shares). */
+  forget(keys: Iterable<string>): void {
+    for (const k of keys) this.map.delete(k);
+  }
 }
 
 export interface AnalyzeOptions {
@@ -75,6 +79,8 @@ export interface AnalyzeOptions {
    * Default: on when no tree is given. The results are the same either way; only the time differs.
    */
   focus?: boolean;
+  /** Filled with the cache keys of the functions analysed (the server forgets them on close). */
+  keys?: Set<string>;
 }
 
 /** Analyse every function of a C file. Never throws on bad input. */
@@ -109,7 +115,7 @@ export function analyzeText(whole: string, uri: string, opts: AnalyzeOptions): F
       errorNodes += e.errors;
       apiCallsInErrors += e.apiInErrors;
     }
-    functions.push(file.analyze(f, opts.cache));
+    functions.push(file.analyze(f, opts.cache, undefined, opts.keys));
   }
   const parseMs = Date.now() - t0;
   return {
@@ -419,7 +425,7 @@ class FileContext {
     }
   }
 
-  analyze(f: FunctionInfo, cache?: ResultCache, run?: { onlyFailAt: number | null; snapshots: boolean; selection?: Range }): FunctionResult {
+  analyze(f: FunctionInfo, cache?: ResultCache, run?: { onlyFailAt: number | null; snapshots: boolean; selection?: Range }, keys?: Set<string>): FunctionResult {
     const base = {
       name: f.name,
       range: f.range,
@@ -434,6 +440,7 @@ class FileContext {
     const ownKey = `${this.entryPoints().has(f.name)}|${cc.callers}|${cc.understood}|${[...cc.kinds].sort().join(',')}|${pv ? JSON.stringify([...pv]) : ''}`;
     const ck = run ? '' : createHash('sha1').update(this.fileKey).update(src).update(this.definesKey(src)).update(ownKey).digest('base64');
     if (cache && !run) {
+      keys?.add(ck);
       const hit = cache.get(ck);
       if (hit) return relocate(hit, f);
     }
