@@ -77,6 +77,27 @@ export class DiskCache {
   constructor(readonly dir: string, engine: string, config: Config, stats: boolean) {
     this.root = path.join(dir, engine);
     this.salt = createHash('sha256').update(JSON.stringify(config)).update(stats ? 'stats' : '').digest('hex');
+    this.prune(engine);
+  }
+
+  /**
+   * Every engine build gets a directory of its own; one no run has used for a week (its `.used`
+   * mark, touched by each run) is removed, so rebuilds do not pile up. Never throws.
+   */
+  private prune(engine: string): void {
+    const weekAgo = Date.now() - 7 * 24 * 3600 * 1000;
+    try {
+      fs.mkdirSync(this.root, { recursive: true });
+      fs.writeFileSync(path.join(this.root, '.used'), '');
+      for (const e of fs.readdirSync(this.dir, { withFileTypes: true })) {
+        if (!e.isDirectory() || e.name === engine || !/^[0-9a-f]{16}$/.test(e.name)) continue;
+        const mark = path.join(this.dir, e.name, '.used');
+        const used = fs.existsSync(mark) ? fs.statSync(mark).mtimeMs : 0;
+        if (used < weekAgo) fs.rmSync(path.join(this.dir, e.name), { recursive: true, force: true });
+      }
+    } catch {
+      // an unwritable directory is reported by the first set()
+    }
   }
 
   key(text: string): string {

@@ -232,3 +232,19 @@ test('an unreadable file is reported and the rest still analysed, exit 2', () =>
   assert.match(r.out, /net-rx-ring\.c:\d+:\d+: /);
   assert.match(r.out, /crypto-sg\.c:\d+:\d+: /);
 });
+
+test('the cache removes the directory of an engine build no run has used for a week', () => {
+  const d = someDrivers();
+  const cache = path.join(tmpdir(), 'c');
+  const stale = path.join(cache, '0123456789abcdef');
+  const recent = path.join(cache, 'fedcba9876543210');
+  for (const x of [stale, recent]) { fs.mkdirSync(path.join(x, 'ab'), { recursive: true }); fs.writeFileSync(path.join(x, '.used'), ''); }
+  const old = new Date(Date.now() - 8 * 24 * 3600 * 1000);
+  fs.utimesSync(path.join(stale, '.used'), old, old);
+  const other = path.join(cache, 'notes');
+  fs.mkdirSync(other);
+  cli(['check', '--cache', cache, '.'], d);
+  assert.ok(!fs.existsSync(stale), 'a week unused: removed');
+  assert.ok(fs.existsSync(recent), 'used recently: kept');
+  assert.ok(fs.existsSync(other), 'not ours: kept');
+});
