@@ -19,11 +19,12 @@ function quantile(xs: number[], q: number): number {
   return s[Math.min(s.length - 1, Math.floor(s.length * q))];
 }
 
-async function measure(file: string, text: string, edits: number): Promise<number[]> {
-  const up = new PassThrough();
-  const down = new PassThrough();
-  startServer(createConnection(new StreamMessageReader(up), new StreamMessageWriter(down)));
-  const client = createMessageConnection(new StreamMessageReader(down), new StreamMessageWriter(up));
+/**
+ * An editor's side of the connection, initialized with `rootUri` and `diagnostics.delayMs` 0;
+ * `ready()` resolves at the server's next "analysis finished" status.
+ */
+async function editorClient(reader: NodeJS.ReadableStream, writer: NodeJS.WritableStream, root: string) {
+  const client = createMessageConnection(new StreamMessageReader(reader), new StreamMessageWriter(writer));
   let onReady: (() => void) | undefined;
   client.onNotification('iommuLens/status', (p: { state: string }) => { if (p.state === 'ready' && onReady) onReady(); });
   client.onNotification(() => undefined);
@@ -31,11 +32,18 @@ async function measure(file: string, text: string, edits: number): Promise<numbe
   client.onRequest('client/registerCapability', () => null);
   client.onRequest('workspace/codeLens/refresh', () => null);
   client.listen();
-  const root = path.dirname(file);
   await client.sendRequest('initialize', { processId: null, rootUri: pathToUri(root), capabilities: { workspace: { configuration: true } } });
   await client.sendNotification('initialized', {});
-  const uri = pathToUri(file);
   const ready = () => new Promise<void>((r) => { onReady = r; });
+  return { client, ready };
+}
+
+async function measure(file: string, text: string, edits: number): Promise<number[]> {
+  const up = new PassThrough();
+  const down = new PassThrough();
+  startServer(createConnection(new StreamMessageReader(up), new StreamMessageWriter(down)));
+  const { client, ready } = await editorClient(down, up, path.dirname(file));
+  const uri = pathToUri(file);
   let wait = ready();
   await client.sendNotification('textDocument/didOpen', { textDocument: { uri, languageId: 'c', version: 1, text } });
   await wait;
@@ -96,22 +104,11 @@ export async function benchEditorMemory(): Promise<{ name: string; median: numbe
     .map((f) => ({ f, size: fs.statSync(f).size })).sort((a, b) => b.size - a.size);
   const { spawn } = require('node:child_process') as typeof import('node:child_process');
   const child = spawn(process.execPath, [path.resolve(__dirname, '../../dist/server.js'), '--stdio'], { stdio: ['pipe', 'pipe', 'ignore'] });
-  const client = createMessageConnection(new StreamMessageReader(child.stdout!), new StreamMessageWriter(child.stdin!));
-  let pending = new Map<string, () => void>();
-  client.onNotification('textDocument/publishDiagnostics', (p: { uri: string }) => { pending.get(p.uri)?.(); });
-  let onReady: (() => void) | undefined;
-  client.onNotification('iommuLens/status', (p: { state: string }) => { if (p.state === 'ready' && onReady) onReady(); });
-  client.onNotification(() => undefined);
-  client.onRequest('workspace/configuration', (p: { items: unknown[] }) => p.items.map(() => ({ diagnostics: { delayMs: 0 } })));
-  client.onRequest('client/registerCapability', () => null);
-  client.onRequest('workspace/codeLens/refresh', () => null);
-  client.listen();
-  await client.sendRequest('initialize', { processId: null, rootUri: pathToUri(corpus), capabilities: { workspace: { configuration: true } } });
-  await client.sendNotification('initialized', {});
+  const { client, ready: analysed } = await editorClient(child.stdout!, child.stdin!, corpus);
   const openAll = async (files: string[]) => {
     for (const f of files) {
       const uri = pathToUri(f);
-      const ready = new Promise<void>((r) => { onReady = r; });
+      const ready = analysed();
       await client.sendNotification('textDocument/didOpen', { textDocument: { uri, languageId: 'c', version: 1, text: fs.readFileSync(f, 'utf8') } });
       await ready;
     }
@@ -132,7 +129,6 @@ export async function benchEditorMemory(): Promise<{ name: string; median: numbe
   const after = rssOf(child.pid!);
   client.dispose();
   child.kill();
-  pending = new Map();
   const lines = first.reduce((n, f) => n + fs.readFileSync(f, 'utf8').split('\n').length, 0);
   return [
     { name: 'server RSS at start', median: base, unit: 'MB' },

@@ -147,7 +147,7 @@ export class DiskCache {
 // The workers.
 
 interface Job { id: number; file: string }
-interface Done { id: number; result?: FileResult; error?: string }
+interface Done { id: number; outcome?: FileOutcome; error?: string }
 
 const WORKER_FLAG = 'iommuLensCheckWorker';
 /**
@@ -166,9 +166,7 @@ export function maybeRunAsWorker(): boolean {
   port.on('message', (job: Job) => {
     const done: Done = { id: job.id };
     try {
-      const src = readSource(job.file);
-      if ('skip' in src) done.error = src.skip;
-      else done.result = compact(analyzeText(src.text, job.file, { config, stats }));
+      done.outcome = analyseFile(job.file, config, stats);
     } catch (e) {
       done.error = `internal error: ${(e as Error).message}`;
     }
@@ -188,6 +186,13 @@ export interface CheckOptions {
 }
 
 export type FileOutcome = { file: string; result: FileResult } | { file: string; skip: string; unreadable?: boolean };
+
+/** One file read and analysed, or why it was skipped: the same in a worker and in this thread. */
+function analyseFile(file: string, config: Config, stats: boolean): FileOutcome {
+  const src = readSource(file);
+  if ('skip' in src) return { file, ...src };
+  return { file, result: compact(analyzeText(src.text, file, { config, stats })) };
+}
 
 /**
  * Analyses `files`, calling `emit` once per file in the order given (as soon as every earlier
@@ -221,12 +226,7 @@ export async function checkFiles(files: string[], o: CheckOptions, emit: (x: Fil
     else todo.push(i);
   }
   flush();
-  const analyseHere = (i: number) => {
-    const file = files[i];
-    const src = readSource(file);
-    if ('skip' in src) { finish(i, { file, ...src }); return; }
-    finish(i, { file, result: compact(analyzeText(src.text, file, { config: o.config, stats: o.stats })) });
-  };
+  const analyseHere = (i: number) => finish(i, analyseFile(files[i], o.config, o.stats));
   const jobs = Math.max(1, Math.min(o.jobs, todo.length));
   if (jobs === 1 || todo.length < 3) {
     for (const [k, i] of todo.entries()) {
@@ -248,9 +248,7 @@ export async function checkFiles(files: string[], o: CheckOptions, emit: (x: Fil
         w.postMessage({ id: current, file: files[current] } satisfies Job);
       };
       w.on('message', (d: Done) => {
-        const file = files[d.id];
-        if (d.result) finish(d.id, { file, result: d.result });
-        else finish(d.id, { file, result: internalError(file, d.error ?? 'no result') });
+        finish(d.id, d.outcome ?? { file: files[d.id], result: internalError(files[d.id], d.error ?? 'no result') });
         give();
       });
       // A worker that dies (out of memory, a crash in the parser) loses only the file it held.

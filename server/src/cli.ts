@@ -11,7 +11,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { runFunction, functionsOf, FileResult, Finding } from './engine/index';
-import { checkFiles, defaultJobs, DiskCache, engineId, maybeRunAsWorker } from './batch';
+import { checkFiles, defaultJobs, DiskCache, engineId, maybeRunAsWorker, readSource } from './batch';
 import { Config, parseConfigText, DEFAULT_CONFIG, ConfigError } from './config';
 import { toSarif } from './sarif';
 import { formatRun } from './run-format';
@@ -160,16 +160,6 @@ function walk(dir: string, out: string[]): void {
   }
 }
 
-function readSource(file: string): string | { skip: string } {
-  let buf: Buffer;
-  try {
-    buf = fs.readFileSync(file);
-  } catch (e) {
-    throw new UsageError(`cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-  }
-  if (buf.subarray(0, 8000).includes(0)) return { skip: 'binary file' };
-  return buf.toString('utf8');
-}
 
 async function check(args: string[]): Promise<number> {
   const o = parseOpts(args, ['format', 'config', 'jobs', 'cache']);
@@ -239,8 +229,9 @@ function run(args: string[]): number {
   if (o.rest.length !== 1) throw new UsageError('run needs exactly one FILE[:FUNCTION]');
   const m = /^(.*?)(?::([A-Za-z_]\w*))?$/.exec(o.rest[0])!;
   const file = m[1];
-  const src = readSource(file);
-  if (typeof src !== 'string') throw new UsageError(`cannot run ${file}: ${src.skip}`);
+  const read = readSource(file);
+  if ('skip' in read) throw new UsageError(read.unreadable ? `cannot read ${file}: ${read.skip}` : `cannot run ${file}: ${read.skip}`);
+  const src = read.text;
   const { config } = loadConfig(o.config, [file]);
   const fns = functionsOf(src);
   let name = m[2];

@@ -15,7 +15,7 @@
  * A definition that holds a preprocessor directive, or whose extent the scan is not sure of, is
  * never blanked. Declarations, structs, initializers, macros and directives are always kept.
  */
-import { scanRegions, codeOnly } from './lex';
+import { scanRegions, codeOnly, blankSpans } from './lex';
 import { API_NAME_SET } from './api-names';
 
 export interface Focus {
@@ -89,7 +89,6 @@ function definitions(text: string): Def[] {
 function identsOf(text: string, d: Def): Set<string> {
   if (!d.idents) {
     d.idents = new Set();
-    IDENT.lastIndex = 0;
     for (const m of text.slice(d.start, d.end).matchAll(IDENT)) d.idents.add(m[0]);
   }
   return d.idents;
@@ -135,16 +134,5 @@ export function focusText(text: string, wrappers: Readonly<Record<string, unknow
     }
   }
   const blank = defs.filter((d) => d.safe && !keep.has(d));
-  if (blank.length === 0) return { text, definitions: defs.length, blanked: 0 };
-  const buf = Buffer.from(text, 'utf16le');
-  const units = buf.byteOffset % 2 === 0 ? new Uint16Array(buf.buffer, buf.byteOffset, text.length) : undefined;
-  for (const d of blank) {
-    for (let i = d.start; i < d.end; i++) {
-      const c = text.charCodeAt(i);
-      if (c === 10 || c === 13) continue;
-      if (units) units[i] = 32;
-      else buf.writeUInt16LE(32, 2 * i);
-    }
-  }
-  return { text: buf.toString('utf16le'), definitions: defs.length, blanked: blank.length };
+  return { text: blankSpans(text, blank), definitions: defs.length, blanked: blank.length };
 }

@@ -166,12 +166,14 @@ function someDrivers(): string {
 
 test('check --jobs: worker threads print what one thread prints, byte for byte, in file order', () => {
   const d = someDrivers();
+  fs.writeFileSync(path.join(d, 'blob.c'), Buffer.from([0x7f, 0x45, 0x4c, 0x46, 0, 0, 1, 2]));
   for (const format of ['text', 'json', 'sarif']) {
     const one = cli(['check', '--no-cache', '--jobs', '1', '--format', format, '.'], d);
     const two = cli(['check', '--no-cache', '--jobs', '3', '--format', format, '.'], d);
     assert.equal(one.code, 1, one.err);
     assert.equal(two.code, 1, two.err);
     assert.equal(two.out, one.out, format);
+    for (const r of [one, two]) assert.match(r.err, /skipping .*blob\.c: binary file/, `${format}: a binary file is a skip in a worker too`);
   }
   const json = JSON.parse(cli(['check', '--no-cache', '--format', 'json', '.'], d).out);
   assert.deepEqual(json.map((f: any) => path.basename(f.uri)), [...json.map((f: any) => path.basename(f.uri))].sort(), 'files in order');
