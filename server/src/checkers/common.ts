@@ -27,9 +27,16 @@ export interface CheckContext {
   /**
    * The function is an entry point whose failure nobody unwinds for it: a driver's probe or a
    * netdev/file open (the driver core calls no remove after a failed probe, no stop after a failed
-   * open), so everything it acquired and did not release is leaked when it fails.
+   * open), so everything it acquired and did not release is leaked when it fails. A string names
+   * the ops field it is installed in (`create_cq`, `start_streaming`).
    */
-  entryPoint?: boolean;
+  entryPoint?: boolean | string;
+  /**
+   * The function handles one request for a framework (a netdev's ndo_start_xmit, a SCSI host's
+   * queuecommand, a crypto engine's do_one_request): when one of its calls fails and it gives up,
+   * nothing unwinds for it, whatever code it returns (NETDEV_TX_OK for a dropped packet).
+   */
+  requestHandler?: boolean;
   /** The function returns nothing: a caller cannot know it failed, so it cannot undo for it. */
   returnsVoid?: boolean;
   /** What the callers in the same file do after this function fails (engine: cleanedByCaller). */

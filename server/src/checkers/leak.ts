@@ -43,8 +43,27 @@ function unwinding(p: PathRecord, r: Resource): boolean {
   return p.state.failSeq === undefined || (r.relSeq ?? 0) > p.state.failSeq;
 }
 
+/** What does not happen after an entry point fails: "probe nothing calls remove". */
+function entryWhat(ctx: CheckContext): string {
+  const e = typeof ctx.entryPoint === 'string' ? ctx.entryPoint : /open/.test(ctx.fn) ? 'open' : 'probe';
+  if (/^(ndo_)?open$/.test(e)) return 'open nothing calls stop';
+  if (e === 'probe') return 'probe nothing calls remove';
+  return `${e} nothing undoes it`;
+}
+
 export function checkLeak(ctx: CheckContext): Finding[] {
   const paths = ctx.exploration.paths;
+  // A failing exit: one whose value says so, or in a request handler (ndo_start_xmit, a SCSI
+  // queuecommand, a crypto engine's do_one_request) a path where one of its calls failed and the
+  // function gave up on the request: it drops the packet and says NETDEV_TX_OK, or asks for a
+  // retry with a positive code; nothing unwinds the request for it.
+  // Gave up: it leaves by a return that no run without a failure takes (a check that only stops
+  // the queue, `if (tx_avail(lp) < 0) netif_stop_queue(dev);`, goes on to the usual return).
+  const usualExits = new Set<number>();
+  if (ctx.requestHandler) for (const p of paths) if (!p.state.failed && p.exit.failure !== true && !p.exit.text.startsWith('path cut')) usualExits.add(p.exit.line);
+  const fails = (p: PathRecord): boolean => p.exit.failure === true
+    || (!!ctx.requestHandler && !!p.state.failed && !p.exit.text.startsWith('path cut') && !usualExits.has(p.exit.line));
+  const succeeds = (p: PathRecord): boolean => p.exit.failure === false && !fails(p);
   // The function owns the unwind of a resource (docs/ownership.md, "Failing exits") when
   // (1) some failing path releases that resource after it had been handed off, or
   // (2) the failing exit releases another resource that the function hands off on success:
@@ -56,9 +75,9 @@ export function checkLeak(ctx: CheckContext): Finding[] {
   const unwound = new Set<string>();
   const keptOnSuccess = new Set<number>();
   for (const p of paths) {
-    if (p.exit.failure === true) {
+    if (fails(p)) {
       for (const r of p.state.resources) if (r.state === 'released' && r.releasedAfterEscape && unwinding(p, r)) unwound.add(r.id);
-    } else if (p.exit.failure === false) {
+    } else if (succeeds(p)) {
       for (const r of p.state.resources) if (r.state === 'live' && r.escaped) keptOnSuccess.add(r.site.at);
     }
   }
@@ -73,7 +92,7 @@ export function checkLeak(ctx: CheckContext): Finding[] {
     const after = p.state.failSeq ?? r.seq;
     let i = 0;
     for (const e of p.state.events) {
-      if (i++ >= after && e.k === 'helper-call' && (e.detail?.roots as string[]).includes(holder)) return e.site.api;
+      if (i++ >= after && e.k === 'helper-call' && e.detail?.label && (e.detail?.roots as string[]).includes(holder)) return e.site.api;
     }
     return undefined;
   };
@@ -85,7 +104,7 @@ export function checkLeak(ctx: CheckContext): Finding[] {
   for (const p of paths) {
     const kept = p.state.kept.toArray();
     if (!kept.length) continue;
-    if (p.exit.failure !== true) {
+    if (!fails(p)) {
       for (const r of p.state.resources) {
         if (r.state !== 'released' || r.relSeq === undefined) continue;
         // Its own handles, not a loop's widened variable that every iteration's mapping shares
@@ -157,9 +176,9 @@ export function checkLeak(ctx: CheckContext): Finding[] {
   //     channel, an irq, a kmalloc'd table: `rel_rx: dma_release_channel(...)`), a label no
   //     success path passes: its unwind ladder.
   const successLabels = new Set<number>();
-  for (const p of paths) if (p.exit.failure !== true) for (const b of ctx.exploration.releasingLabels ?? []) if (p.state.visits.has(b)) successLabels.add(b);
+  for (const p of paths) if (!fails(p)) for (const b of ctx.exploration.releasingLabels ?? []) if (p.state.visits.has(b)) successLabels.add(b);
   const ladderLabel = (p: PathRecord) => [...ctx.exploration.releasingLabels ?? []].some((b) => !successLabels.has(b) && p.state.visits.has(b));
-  const unwindsSomething = paths.some((p) => p.exit.failure === true && ((p.state.failSeq !== undefined
+  const unwindsSomething = paths.some((p) => fails(p) && ((p.state.failSeq !== undefined
     && p.state.resources.some((o) => o.state === 'released' && (o.relSeq ?? 0) > p.state.failSeq!)) || ladderLabel(p)));
   const initContract = (p: PathRecord, r: Resource) => unwindsSomething && !!cc && (!cc.understood || cc.callers === 0)
     && (r.via === 'field' || r.via === 'global') && !r.alsoKeptBy && !loopSites.has(r.site.at)
@@ -193,6 +212,40 @@ export function checkLeak(ctx: CheckContext): Finding[] {
     }
     return undefined;
   };
+  // After the failure the path releases this kind by a handle it cannot name: a walk over the
+  // ring that undoes the request's slots (`while (ring->next_to_use != first) dma_unmap_page(dev,
+  // ring->desc_cb[...].dma, ...)`, a helper of the file that frees a chain of descriptors).
+  const unnamedRelease = (p: PathRecord, r: Resource): boolean => {
+    const after = p.state.failSeq ?? r.seq + 1;
+    let n = 0;
+    for (const e of p.state.events) {
+      if (n++ < after) continue;
+      if (e.k === 'unknown-release' && ((e.detail?.kinds as string[] | undefined) ?? []).includes(r.kind)) return true;
+    }
+    return false;
+  };
+  // (4) an entry point (a probe, an open, a create_cq...): nothing undoes what it left in its
+  //     struct or gave a callee; a request handler that gave up: what it stored at a fixed place
+  //     (a slot at a computed index goes back by the ring's own walk, which cannot be matched).
+  const entryOwns = (p: PathRecord, r: Resource): boolean => !lazy(p, r) && (
+    (!!ctx.entryPoint && (r.via === 'field' || r.via === 'global' || r.via === 'object' || r.via === 'callee')
+      // A constructor callback (create_qp) that calls its own destroy after a late failure
+      // (`irdma_destroy_qp(&iwqp->ibqp, udata); return err_code;`) hands the object to it.
+      && (typeof ctx.entryPoint !== 'string' || /^(probe|open|ndo_open)$/.test(ctx.entryPoint) || !unnamedRelease(p, r) && !cleanupCalled(p, r)))
+    || (!!ctx.requestHandler && (r.via === 'field' || r.via === 'global' || r.via === 'object') && !loopSites.has(r.site.at)
+      && !unnamedRelease(p, r) && !/\[(?!\d+\])/.test(r.escaped ?? '')));
+  // After the failure the path calls a cleanup helper of the file (one whose body releases
+  // something, or whose name says it does) with the object that holds it.
+  const cleanupCalled = (p: PathRecord, r: Resource): boolean => {
+    const holder = r.escaped?.startsWith('stored in ') ? rootOf(r.escaped.slice(10)) : undefined;
+    const after = p.state.failSeq ?? r.seq + 1;
+    let n = 0;
+    for (const e of p.state.events) {
+      if (n++ < after || e.k !== 'helper-call') continue;
+      if (!holder || (e.detail?.roots as string[]).includes(holder)) return true;
+    }
+    return false;
+  };
   const out: Finding[] = [];
   const done = new Set<number>();
   // A failure injected into a call whose result no path tests is missing-error-path's finding;
@@ -219,7 +272,7 @@ export function checkLeak(ctx: CheckContext): Finding[] {
       const k = `${p.failAt}|${p.exit.line}|${p.exit.value ? key(p.exit.value) : ''}|${r.id}`;
       const sibling = releasedInPlan.has(k) || (!r.escaped && escapedInPlan.has(k));
       if (sibling) leaked = false;
-      else if (r.leaksOnlyOnFailure) leaked = p.exit.failure === true;
+      else if (r.leaksOnlyOnFailure) leaked = fails(p);
       else if (r.via === 'callee' && r.keptBy && transient.has(`${r.id}|${r.keptBy}`)) leaked = usedOnly = true;
       else if (r.escaped || r.ownedByContainer) {
         // Handed off where the caller can reach it: the caller's, unless this failing exit abandons
@@ -228,19 +281,19 @@ export function checkLeak(ctx: CheckContext): Finding[] {
         // (8) a void function that fails leaves its caller's objects (its sg list) as they were
         //     given: the caller cannot know to unmap them.
         const owns = !!(label = promisedBy(p, r)) || (voidObject = !!ctx.returnsVoid && (r.via === 'object' || r.via === 'caller-object'))
-          || !callerReleases(r, p) && ((!!ctx.entryPoint && (r.via === 'field' || r.via === 'global' || r.via === 'object') && !lazy(p, r))
-          || unwound.has(r.id) || !!(unwinder = ladder(p, r)) || !!(helperName = unwindHelper(p, r)) || (uncleaned = callersLeaveIt(r) && !lazy(p, r)) || (contract = initContract(p, r)));
+          || !callerReleases(r, p) && (entryOwns(p, r) || unwound.has(r.id) || !!(unwinder = ladder(p, r))
+            || !!(helperName = unwindHelper(p, r)) || (uncleaned = callersLeaveIt(r) && !lazy(p, r)) || (contract = initContract(p, r)));
         // What a void function stored in its caller's structs stays there for the caller's
         // teardown, which runs as usual: the caller never learns of the failure (a ring refill
         // leaves the buffers it filled in their slots).
         const voidKeeps = !!ctx.returnsVoid && (r.via === 'field' || r.via === 'global');
-        leaked = p.exit.failure === true && r.via !== 'returned' && owns && !voidKeeps && !releasedInPlan.has(k);
+        leaked = fails(p) && r.via !== 'returned' && owns && !voidKeeps && !releasedInPlan.has(k);
       }
       // The caller's sg list after a failure: its caller's cleanup unmaps what the request holds.
-      else if (r.callerObject && callerReleases(r, p) && p.exit.failure === true) leaked = false;
+      else if (r.callerObject && callerReleases(r, p) && fails(p)) leaked = false;
       // On an exit that does not fail, only a handle that never left the locals is surely lost:
       // one written somewhere (a macro's descriptor store, a helper in a header) most likely lives on.
-      else leaked = p.exit.failure === true || !r.copied;
+      else leaked = fails(p) || !r.copied;
       if (!leaked) continue;
       done.add(r.site.at);
       // The driver's own release wrappers first (ipu6_mmu_unmap for ipu6_mmu_map), then the kernel's.
@@ -254,7 +307,8 @@ export function checkLeak(ctx: CheckContext): Finding[] {
           ? 'the function reads the buffer back after that call' : 'another path releases it after that call'})`
         : r.escaped ? ` (${how}, but this failing return abandons it${unwinder ? `, while it releases the ${KIND_NAME[unwinder.kind]} from line ${unwinder.site.line + 1}`
           : helperName ? `; its unwind calls ${helperName}(), which does not release it`
-          : ctx.entryPoint ? `; after a failed ${/open/.test(ctx.fn) ? 'open nothing calls stop' : 'probe nothing calls remove'}`
+          : ctx.entryPoint ? `; after a failed ${entryWhat(ctx)}`
+          : ctx.requestHandler ? `; nothing unwinds a request ${ctx.fn}() gives up on`
           : uncleaned ? `; no caller in this file releases it after ${ctx.fn}() fails`
           : contract ? `; a function that fails undoes what it set up`
           : label ? `; the unwind passes ${label}:, and nothing after the failure releases a ${KIND_NAME[r.kind]}`

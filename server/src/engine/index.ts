@@ -33,8 +33,11 @@ export * from './types';
 /** Names of other files' functions that may release what an object holds (callers' cleanup only). */
 const RELEASE_LIKE = /(free|release|put|destroy|unref|cleanup|teardown|uninit|fini|deinit|remove|unmap|dealloc|unprepare|reset|shutdown|stop|close)/i;
 
-/** Frees of plain memory: what the object held is lost with it, not released. */
-const PLAIN_FREE = /^(kv?free|kfree_sensitive|kvfree_sensitive|kzfree|vfree|devm_kfree|kmem_cache_free|free_netdev)$/;
+/**
+ * Frees of plain memory: what the object held is lost with it, not released. An skb's free
+ * unmaps nothing the driver mapped (a page pool's pages stay the pool's).
+ */
+const PLAIN_FREE = /^(kv?free|kfree_sensitive|kvfree_sensitive|kzfree|vfree|devm_kfree|kmem_cache_free|free_netdev|(dev_)?kfree_skb(_any|_irq)?|(dev_|napi_)?consume_skb(_any|_irq)?)$/;
 
 /** One checker per rule. */
 export const CHECKERS: Checker[] = [
@@ -45,6 +48,20 @@ export const CHECKERS: Checker[] = [
 export interface CancelToken { readonly isCancelled: boolean }
 
 /** Per-function results keyed by function text + summaries + settings; least recently used out first. */
+/**
+ * Ops fields whose function, when it fails, nobody unwinds for: the driver core calls no remove
+ * after a failed probe, no stop after a failed open; the RDMA core no destroy after a failed
+ * create_cq/create_qp/alloc_pd..., vb2 no buf_cleanup after a failed buf_init and no
+ * stop_streaming after a failed start_streaming, dmaengine no free_chan_resources after a failed
+ * alloc, the crypto API no exit after a failed init, register_netdevice no ndo_uninit after a
+ * failed ndo_init. (ALSA's hw_params is not one: the core calls hw_free after it fails.)
+ */
+const ENTRY_FIELDS = /\.(probe|ndo_open|open|ndo_init|create_cq|create_qp|create_srq|create_ah|create_wq|alloc_pd|alloc_ucontext|alloc_mr|alloc_mw|reg_user_mr|buf_init|start_streaming|device_alloc_chan_resources|cra_init|init_tfm)\s*=\s*&?([A-Za-z_]\w*)/g;
+/** The same callbacks by the name an exported function of the driver gives them. */
+const ENTRY_NAMES = /_(create_cq|create_qp|create_srq|create_ah|alloc_pd|alloc_ucontext|alloc_mr|reg_user_mr|buf_init|start_streaming|alloc_chan_resources)$/;
+/** Ops fields of request handlers (CheckContext.requestHandler). */
+const REQUEST_FIELDS = /\.(ndo_start_xmit|queuecommand|do_one_request)\s*=\s*&?([A-Za-z_]\w*)/g;
+
 export class ResultCache {
   private map = new Map<string, FunctionResult>();
   hits = 0;
@@ -194,14 +211,31 @@ class FileContext {
     this.fileKey = createHash('sha1').update(configKey(config)).update(summaryKey).digest('base64');
   }
 
-  private entries?: Set<string>;
+  private entries?: Map<string, string>;
   /** Probe and open functions of the file: named in a `.probe =` / `.ndo_open =` / `.open =` initializer, or `*_probe`. */
-  private entryPoints(): Set<string> {
+  private entryPoints(): Map<string, string> {
     if (this.entries) return this.entries;
-    const out = new Set<string>();
-    for (const m of this.whole.matchAll(/\.(probe|ndo_open|open)\s*=\s*&?([A-Za-z_]\w*)/g)) out.add(m[2]);
-    for (const f of this.fns) if (/_probe(_one)?$|_init_one$/.test(f.name)) out.add(f.name);
+    const out = new Map<string, string>();
+    for (const m of this.whole.matchAll(ENTRY_FIELDS)) if (!out.has(m[2])) out.set(m[2], m[1]);
+    for (const f of this.fns) if (/_probe(_one)?$|_init_one$/.test(f.name) && !out.has(f.name)) out.set(f.name, 'probe');
+    // Installed by an ops table of another file (erdma_main.c's `.create_cq = erdma_create_cq`):
+    // an exported function named for the callback, that nothing in this file calls.
+    for (const f of this.fns) {
+      const cb = ENTRY_NAMES.exec(f.name)?.[1];
+      if (!cb || f.isStatic || out.has(f.name)) continue;
+      if (!new RegExp(`\\b${f.name}\\s*\\(`).test(this.whole.slice(0, f.startIndex) + this.whole.slice(f.endIndex))) out.set(f.name, cb);
+    }
     return (this.entries = out);
+  }
+
+  private handlers?: Set<string>;
+  /** Request handlers (REQUEST_FIELDS, or a function returning netdev_tx_t): see CheckContext. */
+  private requestHandlers(): Set<string> {
+    if (this.handlers) return this.handlers;
+    const out = new Set<string>();
+    for (const m of this.whole.matchAll(REQUEST_FIELDS)) out.add(m[2]);
+    for (const f of this.fns) if (/\bnetdev_tx_t\b/.test(f.returnType)) out.add(f.name);
+    return (this.handlers = out);
   }
 
   private inlineMap?: Map<string, { params: string[]; expr: SyntaxNode }>;
@@ -334,7 +368,7 @@ class FileContext {
     };
     const passOn = (c: FunctionInfo) => {
       // A probe or open that fails is not unwound by anyone (no remove, no stop).
-      if (this.entryPoints().has(c.name)) return;
+      if (this.entryPoints().has(c.name) || this.requestHandlers().has(c.name)) return;
       if (depth >= 3) { out.understood = false; return; }
       const up = this.cleanedByCaller(c.name, depth + 1);
       if (!up.understood || up.callers === 0) { out.understood = false; return; }
@@ -437,7 +471,7 @@ class FileContext {
     // What its callers do after it fails decides who owns its unwind: part of its key.
     const cc = this.cleanedByCaller(f.name);
     const pv = run ? undefined : this.constParams(f);
-    const ownKey = `${this.entryPoints().has(f.name)}|${cc.callers}|${cc.understood}|${[...cc.kinds].sort().join(',')}|${pv ? JSON.stringify([...pv]) : ''}`;
+    const ownKey = `${this.entryPoints().get(f.name) ?? ''}|${this.requestHandlers().has(f.name)}|${cc.callers}|${cc.understood}|${[...cc.kinds].sort().join(',')}|${pv ? JSON.stringify([...pv]) : ''}`;
     const ck = run ? '' : createHash('sha1').update(this.fileKey).update(src).update(this.definesKey(src)).update(ownKey).digest('base64');
     if (cache && !run) {
       keys?.add(ck);
@@ -489,7 +523,8 @@ class FileContext {
   }
 
   private results(f: FunctionInfo, ex: Exploration): Omit<FunctionResult, 'name' | 'range' | 'nameRange' | 'usesApi'> {
-    const ctx: CheckContext = { fn: f.name, exploration: ex, config: this.config, entryPoint: this.entryPoints().has(f.name),
+    const ctx: CheckContext = { fn: f.name, exploration: ex, config: this.config, entryPoint: this.entryPoints().get(f.name),
+      requestHandler: this.requestHandlers().has(f.name),
       returnsVoid: f.returnType.trim() === 'void',
       callers: this.cleanedByCaller(f.name) };
     let findings: Finding[] = [];

@@ -1277,7 +1277,7 @@ class Executor {
       // A cleanup helper: its body releases something, or its name says it does (the unwind the
       // driver meant, even where the body forgets one). `mpi3mr_issue_reset()` before a retry is not.
       const cleanup = summary.releases.size > 0 || summary.released.length > 0 || CLEANUP_NAME.test(name);
-      if (underLabel(node) && cleanup) st.events = st.events.add({ k: 'helper-call', site: at, detail: { roots: args.filter((a) => !isConst(a)).map((a) => rootOf(key(a))) } });
+      if (cleanup) st.events = st.events.add({ k: 'helper-call', site: at, detail: { roots: args.filter((a) => !isConst(a)).map((a) => rootOf(key(a))), label: underLabel(node) } });
       // What its body releases by a handle in its parameters' terms: the caller's copy of it.
       const unresolved = new Set(summary.releases);
       // Marks the live resources of these kinds that `held` picks as possibly released (the helper
