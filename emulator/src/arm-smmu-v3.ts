@@ -8,7 +8,7 @@
 import { EventLog } from './events';
 import { FlushOps, IotlbGather, ArmLpaeTable } from './io-pgtable-arm';
 import { PageAllocator, PhysMemory, getOrder } from './memory';
-import { CMDQ_OP, CTXDESC_CD_DWORDS, prep, SmmuV3, STRTAB_SPLIT, STRTAB_STE_0_CFG_ABORT, STRTAB_STE_0_CFG_BYPASS, STRTAB_STE_0_CFG_S1_TRANS, STRTAB_STE_0_CFG_S2_TRANS, STRTAB_STE_1_S1DSS_SSID0, STRTAB_STE_DWORDS } from './smmu-v3';
+import { CMDQ_OP, CTXDESC_CD_DWORDS, GERROR, GerrorName, prep, PRI_RESP, SmmuV3, STRTAB_SPLIT, STRTAB_STE_0_CFG_ABORT, STRTAB_STE_0_CFG_BYPASS, STRTAB_STE_0_CFG_S1_TRANS, STRTAB_STE_0_CFG_S2_TRANS, STRTAB_STE_1_S1DSS_SSID0, STRTAB_STE_DWORDS } from './smmu-v3';
 
 const NUM_ENTRY_QWORDS = 8;
 const M = (hi: number, lo: number): bigint => ((1n << BigInt(hi - lo + 1)) - 1n) << BigInt(lo);
@@ -204,12 +204,20 @@ export class ArmSmmuV3Driver {
   vmidBits = 16;
   /** syncs issued by the last STE/CD update (arm-smmu-v3-test.c counts these) */
   lastSyncs = 0;
+  /**
+   * The STE of a stream no domain is attached to: abort (arm_smmu_init_initial_stes() in 6.12,
+   * and disable_bypass=1 before it), or bypass (arm-smmu-v3.disable_bypass=0 of older kernels).
+   */
+  initialSte: 'abort' | 'bypass' = 'abort';
 
   constructor(
     public smmu: SmmuV3,
     public env: DriverEnv,
   ) {
     this.st = { o: smmu.ctx.tok, masters: new Map(), asids: new Set(), vmids: new Set() };
+    // the driver's interrupt handlers (arm_smmu_setup_irqs()), run as the SMMU raises them
+    smmu.onGerror = () => this.gerrorHandler();
+    smmu.onPriq = () => this.priqThread();
   }
 
   /** Shares all state with the original; the first change copies it. */
@@ -217,7 +225,53 @@ export class ArmSmmuV3Driver {
     const c = new ArmSmmuV3Driver(smmu, env);
     c.st = this.st;
     c.lastSyncs = this.lastSyncs;
+    c.initialSte = this.initialSte;
     return c;
+  }
+
+  private initial(): bigint[] {
+    return this.initialSte === 'bypass' ? makeBypassSte() : makeAbortSte();
+  }
+
+  /** arm_smmu_gerror_handler(): report every active error, skip a bad command, acknowledge. */
+  gerrorHandler(): void {
+    const s = this.smmu;
+    const active = s.gerrorActive;
+    if (!active) return;
+    const say = (text: string) => this.env.log.emit({ kind: 'gerror', text: 'arm-smmu-v3: ' + text });
+    say(`unexpected global error reported (0x${active.toString(16).padStart(8, '0')}), this could be serious`);
+    const msgs: [GerrorName, string][] = [
+      ['SFM_ERR', 'device has entered Service Failure Mode!'],
+      ['MSI_GERROR_ABT_ERR', 'GERROR MSI write aborted'],
+      ['MSI_PRIQ_ABT_ERR', 'PRIQ MSI write aborted'],
+      ['MSI_EVTQ_ABT_ERR', 'EVTQ MSI write aborted'],
+      ['MSI_CMDQ_ABT_ERR', 'CMDQ MSI write aborted'],
+      ['PRIQ_ABT_ERR', 'PRIQ write aborted -- events may have been lost'],
+      ['EVTQ_ABT_ERR', 'EVTQ write aborted -- events may have been lost'],
+    ];
+    for (const [k, m] of msgs) if (active & GERROR[k]) say(m);
+    if (active & GERROR.CMDQ_ERR) s.skipCmdqErr();
+    s.ackGerror();
+  }
+
+  /** arm_smmu_priq_thread() + arm_smmu_handle_ppr(): 6.12 has no page-fault handler for PRI, so it denies. */
+  priqThread(): void {
+    const s = this.smmu;
+    for (let r = s.popPri(); r; r = s.popPri()) {
+      const sid = r.sid.toString(16).padStart(8, '0');
+      const ssid = (r.ssid ?? 0).toString(16).padStart(5, '0');
+      this.env.log.emit({ kind: 'pri', text: 'arm-smmu-v3: unexpected PRI request received:' });
+      this.env.log.emit({ kind: 'pri', text: `arm-smmu-v3:  sid 0x${sid}.0x${ssid}: [${r.grpid}${r.last ? 'L' : ''}] ${r.priv ? '' : 'un'}privileged ${r.read ? 'R' : ''}${r.write ? 'W' : ''}${r.exec ? 'X' : ''} access at iova 0x${r.iova.toString(16).padStart(16, '0')}` });
+      if (r.last) {
+        // arm_smmu_cmdq_issue_cmd(CMDQ_OP_PRI_RESP, PRI_RESP_DENY)
+        const d0 = prep(CMDQ_OP.PRI_RESP, 7, 0) | (r.ssid !== null ? 1n << 11n : 0n) | prep(r.ssid ?? 0, 31, 12) | prep(r.sid, 63, 32);
+        s.submit([[d0, prep(r.grpid, 8, 0) | prep(PRI_RESP.DENY, 13, 12)]]);
+      }
+    }
+    if (s.priq.overflow) {
+      this.env.log.emit({ kind: 'pri', text: 'arm-smmu-v3: PRIQ overflow detected -- requests lost' });
+      s.priq.overflow = false;
+    }
   }
 
   /** The state, owned by this instance (copied on the first write after a fork). */
@@ -263,12 +317,18 @@ export class ArmSmmuV3Driver {
     if (!cmdq || !evtq) return false;
     s.cmdq.base = cmdq;
     s.evtq.base = evtq;
+    // arm_smmu_init_queues(): the PRI queue only with ARM_SMMU_FEAT_PRI
+    if (s.cfg.pri) {
+      const priq = this.allocZeroed(16 * 2 ** s.priq.log2);
+      if (!priq) return false;
+      s.priq.base = priq;
+    }
     const sidBits = s.cfg.sidBits;
     if (fmt === 'linear') {
       const n = 2 ** sidBits;
       const base = this.allocZeroed(n * 64);
       if (!base) return false;
-      for (let i = 0; i < n; i++) this.writeRaw(base + i * 64, makeAbortSte());
+      for (let i = 0; i < n; i++) this.writeRaw(base + i * 64, this.initial());
       s.strtabBase = base;
       s.strtabFmt = 'linear';
       s.strtabLog2Size = sidBits;
@@ -303,7 +363,7 @@ export class ArmSmmuV3Driver {
       if (this.env.mem.read64(l1a) === 0n) {
         const l2 = this.allocZeroed(2 ** STRTAB_SPLIT * 64);
         if (!l2) return -12;
-        for (let i = 0; i < 2 ** STRTAB_SPLIT; i++) this.writeRaw(l2 + i * 64, makeAbortSte());
+        for (let i = 0; i < 2 ** STRTAB_SPLIT; i++) this.writeRaw(l2 + i * 64, this.initial());
         // arm_smmu_write_strtab_l1_desc(): SPAN = STRTAB_SPLIT + 1
         this.env.mem.write64(l1a, prep(STRTAB_SPLIT + 1, 4, 0) | (BigInt(l2) & M(51, 6)));
       }

@@ -4,7 +4,7 @@
  * tests that want a lower layer (IovaDomain, ArmLpaeTable, SmmuV3, Iotlb).
  */
 export { createSystem, ConfigError, resolveConfig } from './system';
-export type { System, SystemConfig } from './system';
+export type { System, SystemConfig, DeviceAccess } from './system';
 export { DMA_MAPPING_ERROR } from './dma';
 export {
   DMA_BIDIRECTIONAL,
@@ -34,8 +34,12 @@ export { IovaDomain, IOVA_RANGE_CACHE_MAX_SIZE, IOVA_MAG_SIZE } from './iova';
 export type { IovaRange } from './iova';
 export { ArmLpaeTable, newGather } from './io-pgtable-arm';
 export type { IoPgtableCfg, IoPgtableEnv, PteView } from './io-pgtable-arm';
-export { SmmuV3, EVT, CMDQ_OP, STRTAB_SPLIT } from './smmu-v3';
+export { SmmuV3, EVT, CMDQ_OP, STRTAB_SPLIT, GERROR, GERROR_ERR_MASK, CERROR, PRI_RESP, Q_OVERFLOW_FLAG } from './smmu-v3';
+export type { PriRecord, GerrorRecord, EventRecord } from './smmu-v3';
+export { Vfio, DMA_ENTRY_LIMIT } from './vfio';
+export type { VfioContainer, VfioDma } from './vfio';
 export { Iotlb } from './iotlb';
 export { PhysMemory, PageAllocator } from './memory';
 export { Ctx, PMap, newToken } from './pmap';
-export { MSI_IOVA_BASE, MSI_IOVA_LENGTH, Machine } from './iommu';
+export { MSI_IOVA_BASE, MSI_IOVA_LENGTH, Machine, SMMU_MODES, IOMMU_NO_PASID } from './iommu';
+export type { SmmuMode } from './iommu';

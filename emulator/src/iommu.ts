@@ -6,14 +6,29 @@
  * machine state every other layer works on.
  */
 import { ArmSmmuV3Driver, makeAbortSte, makeBypassSte, makeS1Cd, makeS2DomainSte } from './arm-smmu-v3';
-import { EBUSY, EINVAL, ENODEV, ENOMEM, EventLog, hex, IOMMU_MMIO, IOMMU_NOEXEC, IOMMU_READ, IOMMU_WRITE } from './events';
+import { EBUSY, EINVAL, ENODEV, ENOMEM, EventLog, hex, hex16, IOMMU_MMIO, IOMMU_NOEXEC, IOMMU_READ, IOMMU_WRITE } from './events';
 import { ArmLpaeTable, IoPgtableEnv, IotlbGather, newGather } from './io-pgtable-arm';
 import { IovaDomain } from './iova';
 import { getOrder, PageAllocator, PhysMemory } from './memory';
 import { Ctx, newToken, PMap, PNode } from './pmap';
-import { SmmuV3 } from './smmu-v3';
+import type { VfioContainer } from './vfio';
+import { SmmuV3, STRTAB_STE_1_S1DSS_BYPASS, STRTAB_STE_1_S1DSS_TERMINATE } from './smmu-v3';
 
 export type DomainType = 'blocked' | 'identity' | 'unmanaged' | 'dma';
+/**
+ * How the machine was booted (shared/seeds/002 "smmu和iommu的bypass"):
+ * - translate: IOMMU_DOMAIN_DMA default domains; a stream no domain is attached to aborts
+ *   (arm-smmu-v3.disable_bypass=1, the old default and the only behaviour of 6.12);
+ * - passthrough: iommu.passthrough=1, identity default domains (STE bypass, dma-direct);
+ * - bypass: arm-smmu-v3.disable_bypass=0 (kernels before it was removed): a stream no domain
+ *   is attached to bypasses the SMMU; devices still get DMA default domains;
+ * - no-smmu: no SMMU node in DT/IORT: no IOMMU at all, devices DMA to physical addresses.
+ */
+export type SmmuMode = 'translate' | 'passthrough' | 'bypass' | 'no-smmu';
+export const SMMU_MODES: readonly SmmuMode[] = ['translate', 'passthrough', 'bypass', 'no-smmu'];
+/** include/linux/iommu.h IOMMU_NO_PASID */
+export const IOMMU_NO_PASID = 0;
+const EOPNOTSUPP = 95;
 /** include/linux/iommu.h IOMMU_RESV_* */
 export type ResvType = 'direct' | 'direct-relaxable' | 'reserved' | 'msi' | 'sw-msi';
 
@@ -59,6 +74,8 @@ export interface Domain {
   /** true for a group's default domain */
   isDefault: boolean;
   freed: boolean;
+  /** PASID attachments (iommu_attach_device_pasid) */
+  pasids: { dev: number; pasid: number }[];
 }
 
 export interface Device {
@@ -67,14 +84,21 @@ export interface Device {
   name: string;
   sid: number;
   ssidBits: number;
+  /** its iommu_group, 0 when it has none (no SMMU) */
   group: number;
   dmaMask: number;
   coherentDmaMask: number;
+  /** PCIe PRI (and ATS) capability enabled */
+  pri: boolean;
+  /** PASID -> domain id of iommu_attach_device_pasid() */
+  pasids: Record<number, number>;
 }
 
 export interface Group {
   o: number;
   id: number;
+  /** the number under /sys/kernel/iommu_groups/ (iommu_group_alloc()'s ida, from 0) */
+  sysfs: number;
   devices: number[];
   domain: number | null;
   defaultDomain: number | null;
@@ -94,6 +118,9 @@ export interface MachineConfig {
   memoryBase: number;
   memorySize: number;
   iotlbSize: number;
+  mode: SmmuMode;
+  /** SMMU_IDR0.PRI: the SMMU has a PRI queue */
+  pri: boolean;
 }
 
 /** DMA-debug record of a live mapping (kernel/dma/debug.c struct dma_debug_entry). */
@@ -147,11 +174,18 @@ export class Machine {
   devByName = new Map<string, number>();
   nextId = 1;
   nextSid = 0x10;
+  nextGroup = 0;
   /** dev -> (dma addr -> entry) */
   debug: PMap<PNode<DebugEntry> | null>;
   /** dev -> (first dma addr -> sg record) */
   sg: PMap<PNode<SgRecord> | null>;
   pools: PMap<Pool>;
+  /** VFIO type1 containers (vfio.ts) */
+  vfio: PMap<VfioContainer>;
+  /** the user process's memory: page index of a vaddr -> pa (faulted in on first pin) */
+  userMem: PMap<number>;
+  /** pin counts of pinned user pages, by pa */
+  pins: PMap<number>;
   dmaDebugErrors = 0;
   liveMappingCount = 0;
   /** page tables bound to this instance's memory, by domain */
@@ -163,18 +197,28 @@ export class Machine {
     this.log = new EventLog();
     this.mem = new PhysMemory(this.ctx);
     this.alloc = new PageAllocator(this.ctx, cfg.memoryBase, cfg.memorySize, Math.log2(cfg.granule));
-    this.smmu = new SmmuV3(this.ctx, this.mem, this.log, { sidBits: cfg.sidBits, ssidBits: cfg.ssidBits, ias: cfg.ias, oas: cfg.oas, granules: [4096, 16384, 65536], cmdqLog2: 8, evtqLog2: 7, iotlbSize: cfg.iotlbSize });
+    this.smmu = new SmmuV3(this.ctx, this.mem, this.log, { sidBits: cfg.sidBits, ssidBits: cfg.ssidBits, ias: cfg.ias, oas: cfg.oas, granules: [4096, 16384, 65536], cmdqLog2: 8, evtqLog2: 7, pri: cfg.pri, priqLog2: 6, iotlbSize: cfg.iotlbSize });
     this.drv = new ArmSmmuV3Driver(this.smmu, { mem: this.mem, alloc: this.alloc, log: this.log });
+    this.drv.initialSte = cfg.mode === 'bypass' ? 'bypass' : 'abort';
     this.debug = new PMap(this.ctx);
     this.sg = new PMap(this.ctx);
     this.pools = new PMap(this.ctx);
+    this.vfio = new PMap(this.ctx);
+    this.userMem = new PMap(this.ctx);
+    this.pins = new PMap(this.ctx);
   }
 
   /** The fork: O(number of domains, devices and IOVA domains); all large state is shared. */
   clone(): Machine {
     this.ctx.tok = newToken(); // everything existing is now shared and copy-on-write
+    // Field by field: Object.assign() of this many fields is several times slower, and forks are hot.
     const c = Object.create(Machine.prototype) as Machine;
-    Object.assign(c, this);
+    (c as { cfg: MachineConfig }).cfg = this.cfg;
+    c.nextId = this.nextId;
+    c.nextSid = this.nextSid;
+    c.nextGroup = this.nextGroup;
+    c.dmaDebugErrors = this.dmaDebugErrors;
+    c.liveMappingCount = this.liveMappingCount;
     c.ctx = new Ctx(newToken());
     c.log = this.log.clone();
     c.mem = this.mem.clone(c.ctx);
@@ -191,6 +235,9 @@ export class Machine {
     c.debug = this.debug.clone(c.ctx);
     c.sg = this.sg.clone(c.ctx);
     c.pools = this.pools.clone(c.ctx);
+    c.vfio = this.vfio.clone(c.ctx);
+    c.userMem = this.userMem.clone(c.ctx);
+    c.pins = this.pins.clone(c.ctx);
     return c;
   }
 
@@ -227,7 +274,7 @@ export class Machine {
   ownDomain(id: number): Domain {
     const d = this.domains.get(id)!;
     if (d.o === this.ctx.tok) return d;
-    const c: Domain = { ...d, o: this.ctx.tok, devices: d.devices.slice(), cookie: d.cookie ? { ...d.cookie, fq: d.cookie.fq ? d.cookie.fq.slice() : null } : null };
+    const c: Domain = { ...d, o: this.ctx.tok, devices: d.devices.slice(), pasids: d.pasids.slice(), cookie: d.cookie ? { ...d.cookie, fq: d.cookie.fq ? d.cookie.fq.slice() : null } : null };
     this.domains.set(id, c);
     return c;
   }
@@ -241,7 +288,7 @@ export class Machine {
   ownDevice(id: number): Device {
     const d = this.devices.get(id)!;
     if (d.o === this.ctx.tok) return d;
-    const c: Device = { ...d, o: this.ctx.tok };
+    const c: Device = { ...d, o: this.ctx.tok, pasids: { ...d.pasids } };
     this.devices.set(id, c);
     return c;
   }
@@ -262,8 +309,13 @@ export class Machine {
    * null when an ASID/VMID or the page table cannot be allocated.
    */
   domainAlloc(type: DomainType, isDefault = false): Domain | null {
+    if (this.cfg.mode === 'no-smmu') {
+      // iommu_domain_alloc(): no IOMMU instance on the bus
+      this.log.emit({ kind: 'iommu-error', text: `iommu_domain_alloc: no IOMMU (no SMMU node): NULL`, type });
+      return null;
+    }
     const id = this.nextId++;
-    const d: Domain = { o: this.ctx.tok, id, type, stage: this.cfg.stage, pgtbl: null, tag: 0, pgsizeBitmap: 0, apertureEnd: 0, cookie: null, devices: [], isDefault, freed: false };
+    const d: Domain = { o: this.ctx.tok, id, type, stage: this.cfg.stage, pgtbl: null, tag: 0, pgsizeBitmap: 0, apertureEnd: 0, cookie: null, devices: [], isDefault, freed: false, pasids: [] };
     if (type === 'unmanaged' || type === 'dma') {
       const tag = d.stage === 1 ? this.drv.allocAsid() : this.drv.allocVmid();
       if (tag < 0) return null;
@@ -296,8 +348,8 @@ export class Machine {
       this.log.emit({ kind: 'iommu-error', text: `iommu_domain_free: domain ${id} is not allocated`, domain: id });
       return;
     }
-    if (d.devices.length) {
-      this.log.emit({ kind: 'iommu-error', text: `iommu_domain_free: domain ${id} is still attached to ${d.devices.length} device(s)`, domain: id });
+    if (d.devices.length || d.pasids.length) {
+      this.log.emit({ kind: 'iommu-error', text: `iommu_domain_free: domain ${id} is still attached to ${d.devices.length + d.pasids.length} device(s)${d.pasids.length ? ' or PASIDs' : ''}`, domain: id });
       return;
     }
     if (d.pgtbl) {
@@ -316,17 +368,27 @@ export class Machine {
    * A new device: StreamID, its own group, a default domain (DMA, or identity
    * when the SMMU is configured so) attached. Returns the device or null.
    */
-  addDevice(name: string, sid: number, ssidBits = 0): Device | null {
+  addDevice(name: string, sid: number, ssidBits = 0, pri = false): Device | null {
+    if (this.cfg.mode === 'no-smmu') {
+      // no "iommus" property / IORT node: no iommu_group, dma-direct
+      const dev: Device = { o: this.ctx.tok, id: this.nextId++, name, sid, ssidBits: 0, group: 0, dmaMask: 2 ** 32 - 1, coherentDmaMask: 2 ** 32 - 1, pri: false, pasids: {} };
+      this.devices.set(dev.id, dev);
+      this.devByName.set(name, dev.id);
+      if (sid >= this.nextSid) this.nextSid = sid + 1;
+      this.log.emit({ kind: 'device-add', text: `device ${name}: no IOMMU (no SMMU node), DMA addresses are physical`, dev: dev.id, sid });
+      return dev;
+    }
     if (this.drv.addMaster(sid, ssidBits) < 0) return null;
-    const g: Group = { o: this.ctx.tok, id: this.nextId++, devices: [], domain: null, defaultDomain: null };
-    const dev: Device = { o: this.ctx.tok, id: this.nextId++, name, sid, ssidBits, group: g.id, dmaMask: 2 ** 32 - 1, coherentDmaMask: 2 ** 32 - 1 };
+    const g: Group = { o: this.ctx.tok, id: this.nextId++, sysfs: this.nextGroup++, devices: [], domain: null, defaultDomain: null };
+    const dev: Device = { o: this.ctx.tok, id: this.nextId++, name, sid, ssidBits, group: g.id, dmaMask: 2 ** 32 - 1, coherentDmaMask: 2 ** 32 - 1, pri, pasids: {} };
     g.devices.push(dev.id);
     this.groups.set(g.id, g);
     this.devices.set(dev.id, dev);
     this.devByName.set(name, dev.id);
     if (sid >= this.nextSid) this.nextSid = sid + 1;
-    this.log.emit({ kind: 'device-add', text: `device ${name} sid ${hex(sid)} in group ${g.id}`, dev: dev.id, sid });
-    const dd = this.domainAlloc('dma', true);
+    this.log.emit({ kind: 'device-add', text: `device ${name} sid ${hex(sid)} in group ${g.id} (/sys/kernel/iommu_groups/${g.sysfs})`, dev: dev.id, sid });
+    // iommu_group_alloc_default_domain(): identity with iommu.passthrough=1
+    const dd = this.domainAlloc(this.cfg.mode === 'passthrough' ? 'identity' : 'dma', true);
     if (dd) {
       g.defaultDomain = dd.id;
       this.attachGroup(dd, g);
@@ -340,8 +402,27 @@ export class Machine {
 
   /** iommu_get_resv_regions(): arm_smmu_get_resv_regions() + the configured ones. */
   resvRegions(): ResvRegion[] {
+    if (this.cfg.mode === 'no-smmu') return []; // no IOMMU driver to report any
     const out: ResvRegion[] = [{ start: MSI_IOVA_BASE, length: MSI_IOVA_LENGTH, type: 'sw-msi', prot: IOMMU_WRITE | IOMMU_NOEXEC | IOMMU_MMIO }];
     return out.concat(this.cfg.reservedRegions);
+  }
+
+  /**
+   * /sys/kernel/iommu_groups/N/reserved_regions (iommu_group_show_resv_regions()): one line per
+   * region, "0x%016llx 0x%016llx %s", sorted by start; IOMMU_RESV_SW_MSI prints as "msi".
+   */
+  sysfsReservedRegions(): string[] {
+    const name: Record<ResvType, string> = { direct: 'direct', 'direct-relaxable': 'direct-relaxable', reserved: 'reserved', msi: 'msi', 'sw-msi': 'msi' };
+    const lines = this.resvRegions().slice().sort((a, b) => a.start - b.start || a.length - b.length)
+      .map((r) => `${hex16(r.start)} ${hex16(r.start + r.length - 1)} ${name[r.type]}`);
+    return lines.filter((l, i) => lines.indexOf(l) === i);
+  }
+
+  /** /sys/kernel/iommu_groups/N/type (iommu_group_show_type()): the default domain's type. */
+  groupType(g: Group): string {
+    const d = g.defaultDomain !== null ? this.domains.get(g.defaultDomain) : undefined;
+    if (!d) return 'unknown';
+    return d.type === 'dma' ? (d.cookie?.fq ? 'DMA-FQ' : 'DMA') : d.type;
   }
 
   /** iommu_dma_init_domain(): set up the cookie's iovad on first use. */
@@ -386,16 +467,17 @@ export class Machine {
   private attachDev(d: Domain, dev: Device): number {
     const m = this.drv.master(dev.sid);
     if (!m) return -ENODEV;
+    const pasidsInUse = Object.keys(dev.pasids).length > 0; // arm_smmu_ssids_in_use()
     switch (d.type) {
       case 'blocked':
-        this.drv.writeSte(dev.sid, makeAbortSte());
-        this.drv.clearCd(m, 0);
-        return 0;
       case 'identity':
-        this.drv.writeSte(dev.sid, makeBypassSte());
+        // arm_smmu_attach_dev_ste(): with PASIDs in use the CD table stays, S1DSS says what the RID does
+        if (pasidsInUse) this.drv.writeSte(dev.sid, this.drv.cdtableSte(m, d.type === 'identity' ? STRTAB_STE_1_S1DSS_BYPASS : STRTAB_STE_1_S1DSS_TERMINATE));
+        else this.drv.writeSte(dev.sid, d.type === 'identity' ? makeBypassSte() : makeAbortSte());
         this.drv.clearCd(m, 0);
         return 0;
       default: {
+        if (d.stage === 2 && pasidsInUse) return -EBUSY;
         if (d.type === 'dma') {
           const r = this.dmaInitDomain(d);
           if (r) return r;
@@ -422,7 +504,8 @@ export class Machine {
     const d = this.domains.get(domainId);
     const dev = this.devices.get(devId);
     if (!d || !dev) return -ENODEV;
-    const g = this.groups.get(dev.group)!;
+    const g = this.groups.get(dev.group);
+    if (!g) return -ENODEV;
     if (g.devices.length !== 1) return -EINVAL;
     // __iommu_attach_group(): only from the default domain
     if (g.domain !== g.defaultDomain && g.domain !== d.id) return -EBUSY;
@@ -434,7 +517,8 @@ export class Machine {
   detachDevice(domainId: number, devId: number): void {
     const dev = this.devices.get(devId);
     if (!dev) return;
-    const g = this.groups.get(dev.group)!;
+    const g = this.groups.get(dev.group);
+    if (!g) return;
     if (g.domain !== domainId) {
       this.log.emit({ kind: 'iommu-error', text: `iommu_detach_device: device ${dev.name} is not attached to domain ${domainId}`, domain: domainId, dev: devId });
       return;
@@ -553,15 +637,74 @@ export class Machine {
   domainForDev(devId: number): Domain | null {
     const dev = this.devices.get(devId);
     if (!dev) return null;
-    const g = this.groups.get(dev.group)!;
+    const g = this.groups.get(dev.group);
+    if (!g) return null;
     return g.domain !== null ? this.domains.get(g.domain) ?? null : null;
+  }
+
+  // ---- PASIDs (several context descriptors on one stream) -------------------
+
+  /**
+   * iommu_attach_device_pasid() -> arm_smmu_s1_set_dev_pasid() -> arm_smmu_set_pasid(): the
+   * domain's CD at SubstreamID `pasid`, the STE a CD-table one. 0, -ENODEV (no group),
+   * -EOPNOTSUPP (not a paging domain), -EINVAL (PASID 0, beyond the device's PASIDs, a stage-2
+   * domain, or a RID domain that is neither stage 1 nor identity/blocked), -EBUSY (taken),
+   * -ENOMEM (no CD table).
+   */
+  attachDevicePasid(domainId: number, devId: number, pasid: number): number {
+    const d = this.domains.get(domainId);
+    const dev = this.devices.get(devId);
+    if (!d || !dev) return -ENODEV;
+    const g = this.groups.get(dev.group);
+    if (!g) return -ENODEV;
+    if (!d.pgtbl) return -EOPNOTSUPP; // no set_dev_pasid in identity/blocked ops
+    const maxPasids = dev.ssidBits ? 2 ** dev.ssidBits : 0;
+    if (pasid === IOMMU_NO_PASID || !Number.isInteger(pasid) || pasid < 0 || (maxPasids > 0 && pasid >= maxPasids)) return -EINVAL;
+    if (dev.pasids[pasid] !== undefined) return -EBUSY; // xa_insert()
+    if (d.stage !== 1) return -EINVAL;
+    const rid = this.domainForDev(devId);
+    const m = this.drv.master(dev.sid);
+    if (!m) return -ENODEV;
+    const inSte = (rid && rid.pgtbl && rid.stage === 1) || Object.keys(dev.pasids).length > 0;
+    if (!inSte && rid && rid.type !== 'identity' && rid.type !== 'blocked') return -EINVAL;
+    if (!this.drv.cdPtr(m, pasid, true)) return -ENOMEM;
+    this.drv.writeCd(m, pasid, makeS1Cd(this.pt(d), d.tag));
+    // arm_smmu_update_ste(): install the CD table with the RID's behaviour as S1DSS
+    if (!inSte) this.drv.writeSte(dev.sid, this.drv.cdtableSte(m, rid?.type === 'identity' ? STRTAB_STE_1_S1DSS_BYPASS : STRTAB_STE_1_S1DSS_TERMINATE));
+    this.ownDevice(devId).pasids[pasid] = d.id;
+    this.ownDomain(d.id).pasids.push({ dev: devId, pasid });
+    this.log.emit({ kind: 'attach', text: `${dev.name} pasid ${pasid} attached to domain ${d.id} (${d.type}, asid ${d.tag})`, domain: d.id, dev: devId, pasid });
+    return 0;
+  }
+
+  /** iommu_detach_device_pasid() -> arm_smmu_remove_dev_pasid(): the CD cleared; the last one downgrades the STE. */
+  detachDevicePasid(domainId: number, devId: number, pasid: number): void {
+    const dev = this.devices.get(devId);
+    if (!dev || dev.pasids[pasid] !== domainId) {
+      this.log.emit({ kind: 'iommu-error', text: `iommu_detach_device_pasid: pasid ${pasid} of ${dev?.name ?? 'device ' + devId} is not attached to domain ${domainId}`, domain: domainId, dev: devId, pasid });
+      return;
+    }
+    const m = this.drv.master(dev.sid)!;
+    this.drv.clearCd(m, pasid);
+    const od = this.ownDevice(devId);
+    delete od.pasids[pasid];
+    if (this.domains.has(domainId)) {
+      const d = this.ownDomain(domainId);
+      d.pasids = d.pasids.filter((x) => !(x.dev === devId && x.pasid === pasid));
+    }
+    this.log.emit({ kind: 'detach', text: `${dev.name} pasid ${pasid} detached from domain ${domainId}`, domain: domainId, dev: devId, pasid });
+    if (!Object.keys(od.pasids).length) {
+      const rid = this.domainForDev(devId);
+      if (rid && (rid.type === 'identity' || rid.type === 'blocked')) this.attachDev(rid, od);
+    }
   }
 
   /** iommu_get_dma_domain(): the group's default domain, which the DMA API uses. */
   dmaDomainForDev(devId: number): Domain | null {
     const dev = this.devices.get(devId);
     if (!dev) return null;
-    const g = this.groups.get(dev.group)!;
+    const g = this.groups.get(dev.group);
+    if (!g) return null;
     return g.defaultDomain !== null ? this.domains.get(g.defaultDomain) ?? null : null;
   }
 }

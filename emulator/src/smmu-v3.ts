@@ -47,9 +47,42 @@ export const CMDQ_OP = {
   TLBI_S12_VMALL: 0x28,
   TLBI_S2_IPA: 0x2a,
   TLBI_NSNH_ALL: 0x30,
+  PRI_RESP: 0x41,
   CMD_SYNC: 0x46,
 } as const;
 const CMD_NAME: Record<number, string> = Object.fromEntries(Object.entries(CMDQ_OP).map(([k, v]) => [v, k === 'CMD_SYNC' ? k : 'CMD_' + k]));
+
+/** GERROR bits (arm-smmu-v3.h GERROR_*); GERROR_ERR_MASK is 0x1fd. */
+export const GERROR = {
+  CMDQ_ERR: 1 << 0,
+  EVTQ_ABT_ERR: 1 << 2,
+  PRIQ_ABT_ERR: 1 << 3,
+  MSI_CMDQ_ABT_ERR: 1 << 4,
+  MSI_EVTQ_ABT_ERR: 1 << 5,
+  MSI_PRIQ_ABT_ERR: 1 << 6,
+  MSI_GERROR_ABT_ERR: 1 << 7,
+  SFM_ERR: 1 << 8,
+} as const;
+export type GerrorName = keyof typeof GERROR;
+export const GERROR_ERR_MASK = 0x1fd;
+/** CMDQ_CONS.ERR (CMDQ_CONS_ERR, bits [30:24]): CMDQ_ERR_CERROR_*_IDX. */
+export const CERROR = { NONE: 0, ILL: 1, ABT: 2, ATC_INV_SYNC: 3 } as const;
+/** __arm_smmu_cmdq_skip_err()'s cerror_str[] */
+const CERROR_STR = ['No error', 'Illegal command', 'Abort on command fetch', 'ATC invalidate timeout'];
+/** Q_OVERFLOW_FLAG: PROD.OVFLG / CONS.OVACKFLG, bit 31 of the queue index registers. */
+export const Q_OVERFLOW_FLAG = 2 ** 31;
+/** enum pri_resp */
+export const PRI_RESP = { DENY: 0, FAIL: 1, SUCC: 2 } as const;
+export type PriRespName = keyof typeof PRI_RESP;
+const PRI_RESP_NAME = ['DENY', 'FAIL', 'SUCC'] as const;
+// PRI queue records (PRIQ_ENT_DWORDS = 2): PRIQ_0_* / PRIQ_1_*
+const PRIQ_0_PERM_PRIV = 1n << 58n;
+const PRIQ_0_PERM_EXEC = 1n << 59n;
+const PRIQ_0_PERM_READ = 1n << 60n;
+const PRIQ_0_PERM_WRITE = 1n << 61n;
+const PRIQ_0_PRG_LAST = 1n << 62n;
+const PRIQ_0_SSID_V = 1n << 63n;
+const PRIQ_1_ADDR_MASK = 0xfffffffffffff000n;
 
 // STE fields (arm-smmu-v3.h STRTAB_STE_*)
 export const STRTAB_STE_0_CFG_ABORT = 0;
@@ -83,7 +116,31 @@ export interface SmmuV3Config {
   granules: number[];
   cmdqLog2: number;
   evtqLog2: number;
+  /** SMMU_IDR0.PRI: a PRI queue exists (ARM_SMMU_FEAT_PRI) */
+  pri?: boolean;
+  priqLog2?: number;
   iotlbSize: number;
+}
+
+/** A page request as the driver's priq thread reads it (arm_smmu_handle_ppr). */
+export interface PriRecord {
+  sid: number;
+  ssid: number | null;
+  grpid: number;
+  last: boolean;
+  priv: boolean;
+  read: boolean;
+  write: boolean;
+  exec: boolean;
+  iova: number;
+  raw: string[];
+}
+
+/** A global error the SMMU raised (GERROR bit toggled), with what the driver printed. */
+export interface GerrorRecord {
+  name: GerrorName;
+  bit: number;
+  text: string;
 }
 
 export interface DecodedSte {
@@ -134,6 +191,10 @@ export interface SmmuCounters {
   faults: number;
   eventsRecorded: number;
   eventsLost: number;
+  priRequests: number;
+  priLost: number;
+  priResponses: number;
+  gerrors: number;
   commands: number;
   cmdSyncs: number;
   tlbInvalidations: number;
@@ -141,15 +202,21 @@ export interface SmmuCounters {
 }
 
 function zeroCounters(): SmmuCounters {
-  return { transactions: 0, tlbHits: 0, tlbMisses: 0, tableWalks: 0, configCacheHits: 0, configCacheMisses: 0, configStructAccesses: 0, faults: 0, eventsRecorded: 0, eventsLost: 0, commands: 0, cmdSyncs: 0, tlbInvalidations: 0, cfgInvalidations: 0 };
+  return { transactions: 0, tlbHits: 0, tlbMisses: 0, tableWalks: 0, configCacheHits: 0, configCacheMisses: 0, configStructAccesses: 0, faults: 0, eventsRecorded: 0, eventsLost: 0, priRequests: 0, priLost: 0, priResponses: 0, gerrors: 0, commands: 0, cmdSyncs: 0, tlbInvalidations: 0, cfgInvalidations: 0 };
 }
 
 interface Queue {
   base: number;
   log2: number;
+  /** index with its wrap bit, 0 .. 2^(log2+1) - 1 */
   prod: number;
   cons: number;
+  /** overflow condition: PROD.OVFLG differs from CONS.OVACKFLG (output queues) */
   overflow: boolean;
+  /** PROD.OVFLG as the register holds it (toggled on entering the overflow condition) */
+  ovflg: boolean;
+  /** CMDQ_CONS.ERR of the command queue */
+  err: number;
 }
 
 const TG_SHIFT: Record<number, number> = { 0: 12, 1: 16, 2: 14 }; // CD TG0 / STE S2TG encodings
@@ -159,6 +226,17 @@ const LEAF_SIZES: Record<number, number[]> = {
   14: [16384, 2 ** 25],
   16: [65536, 2 ** 29, 2 ** 42],
 };
+
+/** A queue is full when PROD and CONS index the same slot with different wrap bits. */
+function queueFull(q: Queue): boolean {
+  const n = 2 ** q.log2;
+  return q.prod % n === q.cons % n && Math.floor(q.prod / n) % 2 !== Math.floor(q.cons / n) % 2;
+}
+
+/** %08x */
+function hex8(n: number): string {
+  return '0x' + n.toString(16).padStart(8, '0');
+}
 
 function hexes(v: bigint[]): string[] {
   return v.map((x) => '0x' + x.toString(16).padStart(16, '0'));
@@ -172,7 +250,14 @@ export class SmmuV3 {
   strtabLog2Size = 0;
   cmdq: Queue;
   evtq: Queue;
+  priq: Queue;
+  /** SMMU_GERROR and SMMU_GERRORN: an error is active while their bits differ */
   gerror = 0;
+  gerrorn = 0;
+  /** every global error raised so far, oldest first (replaced, never mutated: forks share it) */
+  gerrorLog: readonly GerrorRecord[] = [];
+  /** a probe (inspection) in progress: no cache fills, no records, counters restored */
+  private dry = false;
   private steCache: PMap<DecodedSte>;
   private cdCache: PMap<DecodedCd>;
   iotlb: Iotlb;
@@ -184,8 +269,9 @@ export class SmmuV3 {
     public log: EventLog,
     readonly cfg: SmmuV3Config,
   ) {
-    this.cmdq = { base: 0, log2: cfg.cmdqLog2, prod: 0, cons: 0, overflow: false };
-    this.evtq = { base: 0, log2: cfg.evtqLog2, prod: 0, cons: 0, overflow: false };
+    this.cmdq = { base: 0, log2: cfg.cmdqLog2, prod: 0, cons: 0, overflow: false, ovflg: false, err: 0 };
+    this.evtq = { base: 0, log2: cfg.evtqLog2, prod: 0, cons: 0, overflow: false, ovflg: false, err: 0 };
+    this.priq = { base: 0, log2: cfg.priqLog2 ?? 6, prod: 0, cons: 0, overflow: false, ovflg: false, err: 0 };
     this.steCache = new PMap(ctx);
     this.cdCache = new PMap(ctx);
     this.iotlb = new Iotlb(ctx, cfg.iotlbSize);
@@ -193,17 +279,29 @@ export class SmmuV3 {
   }
 
   clone(ctx: Ctx, mem: PhysMemory, log: EventLog): SmmuV3 {
+    // Field by field: Object.assign() of this many fields is several times slower, and forks are hot.
     const c = Object.create(SmmuV3.prototype) as SmmuV3;
-    Object.assign(c, this);
     c.ctx = ctx;
     c.mem = mem;
     c.log = log;
+    (c as { cfg: SmmuV3Config }).cfg = this.cfg;
+    c.strtabBase = this.strtabBase;
+    c.strtabFmt = this.strtabFmt;
+    c.strtabLog2Size = this.strtabLog2Size;
     c.cmdq = { ...this.cmdq };
     c.evtq = { ...this.evtq };
+    c.priq = { ...this.priq };
+    c.gerror = this.gerror;
+    c.gerrorn = this.gerrorn;
+    c.gerrorLog = this.gerrorLog;
+    c.dry = false;
     c.steCache = this.steCache.clone(ctx);
     c.cdCache = this.cdCache.clone(ctx);
     c.iotlb = this.iotlb.clone(ctx);
     c.counters = { ...this.counters };
+    c.onGerror = null; // the fork's driver installs its own handlers
+    c.onPriq = null;
+    c.lastPriResp = this.lastPriResp;
     return c;
   }
 
@@ -309,7 +407,7 @@ export class SmmuV3 {
     if (typeof a === 'string') return a;
     this.counters.configStructAccesses++;
     const d = this.decodeSte(this.readSte(a));
-    if (typeof d !== 'string') this.steCache.set(sid, d);
+    if (typeof d !== 'string' && !this.dry) this.steCache.set(sid, d);
     return d;
   }
 
@@ -341,7 +439,7 @@ export class SmmuV3 {
     const raw: bigint[] = [];
     for (let i = 0; i < CTXDESC_CD_DWORDS; i++) raw.push(this.mem.read64(a + 8 * i));
     const d = this.decodeCd(raw);
-    if (typeof d !== 'string') this.cdCache.set(k, d);
+    if (typeof d !== 'string' && !this.dry) this.cdCache.set(k, d);
     return d;
   }
 
@@ -360,17 +458,22 @@ export class SmmuV3 {
     const ste = this.steFor(sid);
     if (typeof ste === 'string') return this.fault(ste, sid, ssid, iova, access);
     if (ste.config === STRTAB_STE_0_CFG_ABORT) return { fault: 'ABORT', record: false };
+    // STE.S1Fmt: with stage 1 disabled (Config 0b1x0) a SubstreamID is C_BAD_SUBSTREAMID
+    if (ssv && !(ste.config & 1)) return this.fault('C_BAD_SUBSTREAMID', sid, ssid, iova, access);
     if (ste.config === STRTAB_STE_0_CFG_BYPASS) return { pa: iova, hit: false };
     let cd: DecodedCd | null = null;
     let tag: number;
     if (ste.config & 1) {
+      let useCd = true;
       if (!ssv) {
-        if (ste.s1dss === STRTAB_STE_1_S1DSS_TERMINATE) return this.fault('F_STREAM_DISABLED', sid, ssid, iova, access);
-        if (ste.s1dss === STRTAB_STE_1_S1DSS_BYPASS) {
+        // STE.S1DSS governs transactions without a SubstreamID only when substreams are enabled
+        if (ste.s1cdmax > 0 && ste.s1dss === STRTAB_STE_1_S1DSS_TERMINATE) return this.fault('F_STREAM_DISABLED', sid, ssid, iova, access);
+        if (ste.s1cdmax > 0 && ste.s1dss === STRTAB_STE_1_S1DSS_BYPASS) {
           if (!(ste.config & 2)) return { pa: iova, hit: false };
+          useCd = false;
         }
       } else if (ste.s1cdmax === 0 || ssid >= 2 ** ste.s1cdmax) return this.fault('C_BAD_SUBSTREAMID', sid, ssid, iova, access);
-      if (ssv || ste.s1dss === STRTAB_STE_1_S1DSS_SSID0) {
+      if (useCd) {
         const d = this.cdFor(sid, ssid, ste);
         if (typeof d === 'string') return this.fault(d, sid, ssid, iova, access);
         cd = d;
@@ -391,7 +494,7 @@ export class SmmuV3 {
         return this.fault(w.type, sid, ssid, iova, access, w, record);
       }
       e = w;
-      this.iotlb.insert(tag, e);
+      if (!this.dry) this.iotlb.insert(tag, e);
     } else c.tlbHits++;
     const ok = access === 'write' ? e.write : e.read;
     if (!ok) {
@@ -440,8 +543,23 @@ export class SmmuV3 {
 
   private fault(type: EventName | WalkFault['type'], sid: number, ssid: number, iova: number, access: 'read' | 'write', w?: WalkFault, record = true): TranslateResult {
     this.counters.faults++;
-    if (record) this.recordEvent(type as EventName, sid, ssid, iova, access, w);
+    if (record && !this.dry) this.recordEvent(type as EventName, sid, ssid, iova, access, w);
     return { fault: type, record };
+  }
+
+  /**
+   * What translate() would answer now, through the same caches (a stale IOTLB entry shows),
+   * without filling them, writing an event record or counting: for views and the run summary.
+   */
+  probe(sid: number, ssid: number, iova: number, access: 'read' | 'write'): TranslateResult {
+    const saved = { ...this.counters };
+    this.dry = true;
+    try {
+      return this.translate(sid, ssid, iova, access);
+    } finally {
+      this.dry = false;
+      this.counters = saved;
+    }
   }
 
   /** Write an event record into the event queue (full queue: overflow, record lost). */
@@ -460,9 +578,17 @@ export class SmmuV3 {
     }
     const q = this.evtq;
     const n = 2 ** q.log2;
-    const full = (q.prod % n) === (q.cons % n) && Math.floor(q.prod / n) % 2 !== Math.floor(q.cons / n) % 2;
     const text = `${type} sid ${hex(sid)}${ssv ? ` ssid ${hex(ssid)}` : ''}${id >= EVT.F_TRANSLATION && id <= EVT.F_PERMISSION ? ` iova ${hex(iova)} ${access}${w?.s2 ? ' stage 2' : ''}${w ? ` level ${w.level}` : ''}` : ''}`;
-    if (full || !q.base) {
+    if (!q.base) {
+      // no event queue memory: the record write aborts (GERROR.EVTQ_ABT_ERR)
+      this.counters.eventsLost++;
+      this.log.emit({ kind: 'fault', text: text + ' (event queue write aborted: record lost)', type, sid, ssid, iova, access, lost: true });
+      this.raiseGerror('EVTQ_ABT_ERR');
+      return;
+    }
+    if (queueFull(q)) {
+      // a full queue discards the record and enters the overflow condition (PROD.OVFLG toggles once)
+      if (!q.overflow) q.ovflg = !q.ovflg;
       q.overflow = true;
       this.counters.eventsLost++;
       this.log.emit({ kind: 'fault', text: text + ' (event queue overflow: record lost)', type, sid, ssid, iova, access, lost: true });
@@ -502,8 +628,126 @@ export class SmmuV3 {
       out.push(this.decodeEvent(q.base + (q.cons % n) * 32));
       q.cons = (q.cons + 1) % (2 * n);
     }
-    q.overflow = false;
+    if (q.overflow) {
+      this.log.emit({ kind: 'evtq-overflow', text: 'arm-smmu-v3: EVTQ overflow detected -- events lost' });
+      q.overflow = false; // queue_sync_cons_ovf(): CONS.OVACKFLG = PROD.OVFLG
+    }
     return out;
+  }
+
+  /** The last records written to an output queue (consumed ones too: they stay in the ring), oldest first. */
+  private recentSlots(q: Queue, max: number, written: number): { index: number; addr: number; pending: boolean }[] {
+    const n = 2 ** q.log2;
+    const count = Math.min(max, n, written);
+    const out: { index: number; addr: number; pending: boolean }[] = [];
+    const pendingCount = (q.prod - q.cons + 2 * n) % (2 * n);
+    for (let i = count; i >= 1; i--) {
+      const idx = (q.prod - i + 2 * n) % (2 * n);
+      out.push({ index: idx % n, addr: q.base + (idx % n) * (q === this.priq ? 16 : 32), pending: i <= pendingCount });
+    }
+    return out;
+  }
+
+  /** The last event records written (pending or already read by the driver), for views. */
+  recentEvents(max = 16): (EventRecord & { index: number; pending: boolean })[] {
+    if (!this.evtq.base) return [];
+    return this.recentSlots(this.evtq, max, this.counters.eventsRecorded).map((x) => ({ ...this.decodeEvent(x.addr), index: x.index, pending: x.pending }));
+  }
+
+  // ---- global errors (SMMU_GERROR) ----------------------------------------------
+
+  /** Hooks the driver installs: its GERROR and PRIQ interrupt handlers (run at once, as an IRQ would). */
+  onGerror: (() => void) | null = null;
+  onPriq: (() => void) | null = null;
+
+  /** Errors active now: GERROR ^ GERRORN (arm_smmu_gerror_handler()). */
+  get gerrorActive(): number {
+    return (this.gerror ^ this.gerrorn) & GERROR_ERR_MASK;
+  }
+
+  /** Raise a global error: its GERROR bit toggles unless it is already active; the IRQ handler runs. */
+  raiseGerror(name: GerrorName, detail = ''): void {
+    const bit = GERROR[name];
+    if (!(this.gerrorActive & bit)) this.gerror ^= bit;
+    this.counters.gerrors++;
+    const text = `GERROR.${name} raised (GERROR ${hex8(this.gerror)}, GERRORN ${hex8(this.gerrorn)})${detail ? ': ' + detail : ''}`;
+    this.gerrorLog = [...this.gerrorLog, { name, bit, text }];
+    this.log.emit({ kind: 'gerror', text, gerror: name, bit });
+    if (this.onGerror) this.onGerror();
+  }
+
+  /** The driver acknowledges: writel(gerror, GERRORN). */
+  ackGerror(): void {
+    this.gerrorn = this.gerror;
+  }
+
+  /** SMMU_CMDQ_CONS as the driver reads it: ERR in [30:24], the index with its wrap bit below. */
+  get cmdqConsReg(): number {
+    return this.cmdq.err * 2 ** 24 + this.cmdq.cons;
+  }
+
+  // ---- PRI queue -------------------------------------------------------------------
+
+  /** The response the last CMD_PRI_RESP sent to a device. */
+  lastPriResp: { sid: number; ssid: number | null; grpid: number; resp: PriRespName } | null = null;
+
+  /**
+   * A PCIe Page Request from an ATS/PRI endpoint: a PRI record in the PRI queue, then the
+   * driver's priq thread. Returns what the device gets back: a PRG response (after the
+   * request with `last`), 'pending' (no response yet), or 'lost' (no PRI queue, PRIQ full).
+   */
+  pageRequest(sid: number, ssid: number, iova: number, perm: { read?: boolean; write?: boolean; exec?: boolean; priv?: boolean }, grpid: number, last: boolean): PriRespName | 'pending' | 'lost' {
+    const q = this.priq;
+    this.counters.priRequests++;
+    const ssv = ssid !== 0;
+    const text = `PRI request sid ${hex(sid)}${ssv ? ` ssid ${hex(ssid)}` : ''} iova ${hex(iova)} ${perm.read ? 'R' : ''}${perm.write ? 'W' : ''}${perm.exec ? 'X' : ''} prg ${grpid}${last ? ' (last)' : ''}`;
+    if (!this.cfg.pri || !q.base) {
+      this.counters.priLost++;
+      this.log.emit({ kind: 'pri', text: text + ' (no PRI queue: request lost)', sid, ssid, iova, lost: true });
+      return 'lost';
+    }
+    if (queueFull(q)) {
+      if (!q.overflow) q.ovflg = !q.ovflg;
+      q.overflow = true;
+      this.counters.priLost++;
+      this.log.emit({ kind: 'pri', text: text + ' (PRI queue overflow: request lost)', sid, ssid, iova, lost: true });
+      return 'lost';
+    }
+    const d0 = prep(sid, 31, 0) | prep(ssid, 51, 32) | (perm.priv ? PRIQ_0_PERM_PRIV : 0n) | (perm.exec ? PRIQ_0_PERM_EXEC : 0n) | (perm.read ? PRIQ_0_PERM_READ : 0n) | (perm.write ? PRIQ_0_PERM_WRITE : 0n) | (last ? PRIQ_0_PRG_LAST : 0n) | (ssv ? PRIQ_0_SSID_V : 0n);
+    const d1 = prep(grpid, 8, 0) | (BigInt(iova) & PRIQ_1_ADDR_MASK);
+    const n = 2 ** q.log2;
+    const a = q.base + (q.prod % n) * 16;
+    this.mem.write64(a, d0);
+    this.mem.write64(a + 8, d1);
+    q.prod = (q.prod + 1) % (2 * n);
+    this.log.emit({ kind: 'pri', text, sid, ssid, iova, grpid, last });
+    this.lastPriResp = null;
+    if (this.onPriq) this.onPriq();
+    const r = this.lastPriResp as { sid: number; ssid: number | null; grpid: number; resp: PriRespName } | null;
+    return r && r.sid === sid && r.grpid === grpid ? r.resp : 'pending';
+  }
+
+  decodePri(a: number): PriRecord {
+    const d0 = this.mem.read64(a);
+    const d1 = this.mem.read64(a + 8);
+    const ssv = !!(d0 & PRIQ_0_SSID_V);
+    return { sid: field(d0, 31, 0), ssid: ssv ? field(d0, 51, 32) : null, grpid: field(d1, 8, 0), last: !!(d0 & PRIQ_0_PRG_LAST), priv: !!(d0 & PRIQ_0_PERM_PRIV), read: !!(d0 & PRIQ_0_PERM_READ), write: !!(d0 & PRIQ_0_PERM_WRITE), exec: !!(d0 & PRIQ_0_PERM_EXEC), iova: Number(d1 & PRIQ_1_ADDR_MASK), raw: hexes([d0, d1]) };
+  }
+
+  /** queue_remove_raw() on the PRI queue: the next record, or null when empty. */
+  popPri(): PriRecord | null {
+    const q = this.priq;
+    if (q.cons === q.prod) return null;
+    const n = 2 ** q.log2;
+    const r = this.decodePri(q.base + (q.cons % n) * 16);
+    q.cons = (q.cons + 1) % (2 * n);
+    return r;
+  }
+
+  /** The last PRI records written, for views. */
+  recentPri(max = 16): (PriRecord & { index: number; pending: boolean })[] {
+    if (!this.priq.base) return [];
+    return this.recentSlots(this.priq, max, this.counters.priRequests - this.counters.priLost).map((x) => ({ ...this.decodePri(x.addr), index: x.index, pending: x.pending }));
   }
 
   /** Pending records without consuming them. */
@@ -532,13 +776,38 @@ export class SmmuV3 {
       q.prod = (q.prod + 1) % (2 * n);
     }
     while (q.cons !== q.prod) {
+      // a command error stops consumption at CONS until GERRORN acknowledges it
+      if (this.gerrorActive & GERROR.CMDQ_ERR) break;
       const a = q.base + (q.cons % n) * 16;
-      this.execute(this.mem.read64(a), this.mem.read64(a + 8));
+      const err = this.execute(this.mem.read64(a), this.mem.read64(a + 8));
+      if (err) {
+        q.err = err;
+        this.raiseGerror('CMDQ_ERR', `CMDQ_CONS.ERR = CERROR_${['NONE', 'ILL', 'ABT', 'ATC_INV_SYNC'][err]} at index ${q.cons % n}`);
+        continue; // the handler has rewritten the entry at CONS (or the queue stays stalled)
+      }
       q.cons = (q.cons + 1) % (2 * n);
     }
   }
 
-  private execute(d0: bigint, d1: bigint): void {
+  /**
+   * __arm_smmu_cmdq_skip_err(), the driver's half of a command error: print it, and for
+   * CERROR_ILL replace the command at CONS with a CMD_SYNC.
+   */
+  skipCmdqErr(): void {
+    const q = this.cmdq;
+    const n = 2 ** q.log2;
+    const idx = q.err;
+    this.log.emit({ kind: 'cmdq-error', text: `arm-smmu-v3: CMDQ error (cons ${hex8(this.cmdqConsReg)}): ${CERROR_STR[idx] ?? 'Unknown'}`, cerror: idx });
+    if (idx !== CERROR.ILL) return;
+    const a = q.base + (q.cons % n) * 16;
+    const raw = hexes([this.mem.read64(a), this.mem.read64(a + 8)]);
+    this.log.emit({ kind: 'cmdq-error', text: `arm-smmu-v3: skipping command in error state: ${raw.join(' ')}`, raw });
+    this.mem.write64(a, prep(CMDQ_OP.CMD_SYNC, 7, 0));
+    this.mem.write64(a + 8, 0n);
+  }
+
+  /** Execute one command; a CERROR_* code when it is illegal (0 when it ran). */
+  private execute(d0: bigint, d1: bigint): number {
     const op = field(d0, 7, 0);
     const c = this.counters;
     c.commands++;
@@ -620,16 +889,29 @@ export class SmmuV3 {
         removed = this.iotlb.invAll();
         c.tlbInvalidations++;
         break;
+      case CMDQ_OP.PRI_RESP: {
+        // CMD_PRI_RESP is illegal without PRI (IDR0.PRI == 0) and with the reserved Resp 0b11
+        const resp = field(d1, 13, 12);
+        if (!this.cfg.pri || resp > PRI_RESP.SUCC) return CERROR.ILL;
+        const sid = field(d0, 63, 32);
+        const ssv = !!(d0 & (1n << 11n));
+        const ssid = ssv ? field(d0, 31, 12) : null;
+        const grpid = field(d1, 8, 0);
+        this.lastPriResp = { sid, ssid, grpid, resp: PRI_RESP_NAME[resp] };
+        c.priResponses++;
+        text += ` sid ${hex(sid)}${ssid !== null ? ` ssid ${hex(ssid)}` : ''} grpid ${grpid} ${PRI_RESP_NAME[resp]}`;
+        this.log.emit({ kind: 'pri-resp', text, opcode: op, cmd: name, sid, ssid, grpid, resp: PRI_RESP_NAME[resp] });
+        return CERROR.NONE;
+      }
       case CMDQ_OP.CMD_SYNC:
         c.cmdSyncs++;
         break;
       default:
-        this.gerror |= 1; // GERROR_CMDQ_ERR, CERROR_ILL
-        this.log.emit({ kind: 'cmdq-error', text: `CMDQ error: illegal command ${hex(op)} skipped`, opcode: op });
-        return;
+        return CERROR.ILL;
     }
     if (op >= 0x10 && op < 0x40) text += ` (${removed} IOTLB entr${removed === 1 ? 'y' : 'ies'} removed)`;
     this.log.emit({ kind: op >= 0x10 && op < 0x40 ? 'tlbi' : op === CMDQ_OP.CMD_SYNC ? 'sync' : 'cfgi', text, opcode: op, cmd: name, removed });
+    return CERROR.NONE;
   }
 
   /** The command-queue ring as plain data (last entries written, newest last). */

@@ -6,8 +6,10 @@
 import { DmaApi, DMA_MAPPING_ERROR } from './dma';
 import { EmuEvent, hex } from './events';
 import { IovaDomain, IovaRange } from './iova';
-import { Domain, DomainType, Machine, MachineConfig, ResvRegion } from './iommu';
+import { Device, Domain, DomainType, Machine, MachineConfig, ResvRegion, SmmuMode, SMMU_MODES } from './iommu';
 import { MAX_PAGE_ORDER } from './memory';
+import { GERROR } from './smmu-v3';
+import { Vfio } from './vfio';
 
 export interface SystemConfig {
   /** IOMMU granule, which is also the kernel's PAGE_SIZE (default 4096) */
@@ -25,7 +27,16 @@ export interface SystemConfig {
   streamTable?: 'linear' | '2level';
   sidBits?: number;
   ssidBits?: number;
-  devices?: { name: string; streamId: number; ssidBits?: number }[];
+  /**
+   * How the system was booted (default 'translate'): 'passthrough' is iommu.passthrough=1
+   * (identity default domains), 'bypass' is arm-smmu-v3.disable_bypass=0 (streams no domain
+   * is attached to bypass), 'no-smmu' has no SMMU node at all (no translation).
+   */
+  mode?: SmmuMode;
+  /** the SMMU has a PRI queue (SMMU_IDR0.PRI); default: when a device has `pri` */
+  pri?: boolean;
+  /** ssidBits: the device's PASID width (its CD table); pri: PCIe ATS/PRI enabled */
+  devices?: { name: string; streamId: number; ssidBits?: number; pri?: boolean }[];
   /** emulated DRAM (default 1 GiB at 0x40000000) */
   memoryBase?: number;
   memorySize?: number;
@@ -84,6 +95,31 @@ export interface System {
   inspect(): Record<string, unknown>;
   counters(): Record<string, number>;
 
+  // ---- the seeds' remaining systems -----------------------------------------
+  /** iommu_attach_device_pasid(): 0 or a negative errno (see Machine.attachDevicePasid). */
+  attachDevicePasid(domain: number, dev: number, pasid: number): number;
+  /** iommu_detach_device_pasid() */
+  detachDevicePasid(domain: number, dev: number, pasid: number): void;
+  /**
+   * The device issues one DMA access (with a PASID, or 0 for none): the physical address and
+   * how it got there, or the fault (an event record queued when the SMMU records one). Traced.
+   */
+  dmaAccess(dev: number, addr: number, access: 'read' | 'write', pasid?: number): DeviceAccess;
+  /**
+   * A PCIe page request (ATS/PRI) from the device: a PRI record, the driver's priq thread, and
+   * the PRG response the device gets ('DENY' from 6.12's arm_smmu_handle_ppr()), 'pending',
+   * 'lost' (no PRI queue, or it overflowed), or 'unsupported' (the device has no PRI).
+   */
+  pageRequest(dev: number, pasid: number, iova: number, access: 'read' | 'write', opts?: { grpid?: number; last?: boolean }): string;
+  /** VFIO_SET_IOMMU for the device's group: a container id, or a negative errno. */
+  vfioOpen(dev: number, memlockBytes?: number): number;
+  /** VFIO_IOMMU_MAP_DMA: 0 or a negative errno (see Vfio.mapDma). */
+  vfioMapDma(container: number, vaddr: number, iova: number, size: number, prot: number): number;
+  /** VFIO_IOMMU_UNMAP_DMA: bytes unmapped, or a negative errno. */
+  vfioUnmapDma(container: number, iova: number, size: number): number;
+  /** What sysfs shows of the device's iommu_group, or null when it has none (no SMMU). */
+  iommuGroup(dev: number): { group: number; type: string; devices: string[]; reservedRegions: string[] } | null;
+
   // ---- beyond the contract -------------------------------------------------
   /** dma_mapping_error(): true for DMA_MAPPING_ERROR; marks the mapping checked for dma-debug. */
   dmaMappingError(dev: number, addr: number): boolean;
@@ -104,6 +140,11 @@ export interface System {
   readonly machine: Machine;
 }
 
+/** The outcome of one device access (System.dmaAccess). */
+export type DeviceAccess =
+  | { pa: number; via: 'translated' | 'bypass' | 'no-smmu' }
+  | { fault: string; recorded: boolean };
+
 const VALID_OAS = [32, 36, 40, 42, 44, 48, 52];
 
 function isInt(x: unknown): x is number {
@@ -111,7 +152,7 @@ function isInt(x: unknown): x is number {
 }
 
 /** Check a configuration and fill in defaults. Throws ConfigError naming the field. */
-export function resolveConfig(c: SystemConfig = {}): MachineConfig & { devices: { name: string; streamId: number; ssidBits: number }[] } {
+export function resolveConfig(c: SystemConfig = {}): MachineConfig & { devices: { name: string; streamId: number; ssidBits: number; pri: boolean }[] } {
   const granule = c.granule ?? 4096;
   if (![4096, 16384, 65536].includes(granule)) throw new ConfigError('granule', `must be 4096, 16384 or 65536, not ${granule}`);
   const ias = c.ias ?? 48;
@@ -148,7 +189,9 @@ export function resolveConfig(c: SystemConfig = {}): MachineConfig & { devices: 
     if (r.type === 'direct' && (r.start % granule || r.length % granule)) throw new ConfigError(`${f}.start`, 'a direct region must be granule-aligned');
     resv.push({ start: r.start, length: r.length, type: r.type, prot: r.type === 'msi' ? 2 | 8 | 16 : 1 | 2 });
   });
-  const devices: { name: string; streamId: number; ssidBits: number }[] = [];
+  const mode = c.mode ?? 'translate';
+  if (!SMMU_MODES.includes(mode)) throw new ConfigError('mode', `must be one of ${SMMU_MODES.join(', ')}, not ${String(mode)}`);
+  const devices: { name: string; streamId: number; ssidBits: number; pri: boolean }[] = [];
   const names = new Set<string>();
   const sids = new Set<number>();
   (c.devices ?? []).forEach((d, i) => {
@@ -159,22 +202,28 @@ export function resolveConfig(c: SystemConfig = {}): MachineConfig & { devices: 
     if (sids.has(d.streamId)) throw new ConfigError(`${f}.streamId`, `StreamID ${hex(d.streamId)} is used twice`);
     const sb = d.ssidBits ?? 0;
     if (!isInt(sb) || sb < 0 || sb > ssidBits) throw new ConfigError(`${f}.ssidBits`, `must be an integer from 0 to ssidBits (${ssidBits})`);
+    if (d.pri !== undefined && typeof d.pri !== 'boolean') throw new ConfigError(`${f}.pri`, 'must be true or false');
     names.add(d.name);
     sids.add(d.streamId);
-    devices.push({ name: d.name, streamId: d.streamId, ssidBits: sb });
+    devices.push({ name: d.name, streamId: d.streamId, ssidBits: sb, pri: !!d.pri });
   });
   if (!names.has('dev0')) {
     if (sids.has(0x10)) throw new ConfigError('devices', `StreamID 0x10 belongs to the default device dev0`);
     if (0x10 >= 2 ** sidBits) throw new ConfigError('sidBits', `the default device dev0 needs StreamID 0x10`);
-    devices.unshift({ name: 'dev0', streamId: 0x10, ssidBits: 0 });
+    devices.unshift({ name: 'dev0', streamId: 0x10, ssidBits: 0, pri: false });
   }
-  return { granule, ias, oas, stage, strict, reservedRegions: resv, streamTable, sidBits, ssidBits, memoryBase, memorySize, iotlbSize, devices };
+  if (c.pri !== undefined && typeof c.pri !== 'boolean') throw new ConfigError('pri', 'must be true or false');
+  const pri = c.pri ?? devices.some((d) => d.pri);
+  if (!pri && devices.some((d) => d.pri)) throw new ConfigError('pri', 'a device has PRI but the SMMU has no PRI queue');
+  return { granule, ias, oas, stage, strict, reservedRegions: resv, streamTable, sidBits, ssidBits, memoryBase, memorySize, iotlbSize, mode, pri, devices };
 }
 
 class SystemImpl implements System {
   private dma: DmaApi;
+  private vfio: Vfio;
   constructor(readonly machine: Machine) {
     this.dma = new DmaApi(machine);
+    this.vfio = new Vfio(machine);
   }
 
   fork(): System {
@@ -299,7 +348,9 @@ class SystemImpl implements System {
     if (d.type === 'identity') return iova;
     return d.pgtbl ? this.m.pt(d).iovaToPhys(iova) : 0;
   }
-  resvRegions(_dev: number): { start: number; length: number; type: string }[] {
+  resvRegions(dev: number): { start: number; length: number; type: string }[] {
+    const d = this.m.devices.get(dev);
+    if (d && !this.m.groups.has(d.group)) return [];
     return this.m.resvRegions().map((r) => ({ start: r.start, length: r.length, type: r.type }));
   }
 
@@ -359,8 +410,61 @@ class SystemImpl implements System {
   }
 
   translate(streamId: number, ssid: number, iova: number, access: 'read' | 'write'): { pa: number } | { fault: string } {
+    if (this.m.cfg.mode === 'no-smmu') return { pa: iova }; // nothing between the device and memory
     const r = this.m.smmu.translate(streamId, ssid, iova, access);
     return 'pa' in r ? { pa: r.pa } : { fault: r.fault };
+  }
+
+  /** One access by dev; `dry` (for views) neither records, caches nor traces. */
+  private access(d: Device, addr: number, access: 'read' | 'write', pasid: number, dry: boolean): DeviceAccess {
+    if (this.m.cfg.mode === 'no-smmu') return { pa: addr, via: 'no-smmu' };
+    const smmu = this.m.smmu;
+    const r = dry ? smmu.probe(d.sid, pasid, addr, access) : smmu.translate(d.sid, pasid, addr, access);
+    if ('fault' in r) return { fault: r.fault, recorded: r.record };
+    const ste = smmu.steDecoded(d.sid);
+    const bypass = typeof ste !== 'string' && (ste.config === 4 || (ste.config === 5 && !pasid && ste.s1dss === 1));
+    return { pa: r.pa, via: bypass ? 'bypass' : 'translated' };
+  }
+
+  dmaAccess(dev: number, addr: number, access: 'read' | 'write', pasid = 0): DeviceAccess {
+    const d = this.m.devices.get(dev);
+    if (!d) return { fault: 'no such device', recorded: false };
+    const r = this.access(d, addr, access, pasid, false);
+    this.m.log.emit({ kind: 'device-access', text: `${d.name} (sid ${hex(d.sid)}${pasid ? ` pasid ${pasid}` : ''}) ${access} ${hex(addr)} -> ${accessText(r)}`, dev, addr, access, pasid, ...r });
+    return r;
+  }
+
+  pageRequest(dev: number, pasid: number, iova: number, access: 'read' | 'write', opts: { grpid?: number; last?: boolean } = {}): string {
+    const d = this.m.devices.get(dev);
+    if (!d || this.m.cfg.mode === 'no-smmu' || !d.pri) {
+      this.m.log.emit({ kind: 'pri', text: `${d?.name ?? 'device ' + dev}: no PRI capability: page request not sent`, dev });
+      return 'unsupported';
+    }
+    return this.m.smmu.pageRequest(d.sid, pasid, iova, { read: access === 'read', write: access === 'write' }, opts.grpid ?? 1, opts.last ?? true);
+  }
+
+  attachDevicePasid(domain: number, dev: number, pasid: number): number {
+    return this.m.attachDevicePasid(domain, dev, pasid);
+  }
+  detachDevicePasid(domain: number, dev: number, pasid: number): void {
+    this.m.detachDevicePasid(domain, dev, pasid);
+  }
+
+  vfioOpen(dev: number, memlockBytes?: number): number {
+    return this.vfio.open(dev, memlockBytes);
+  }
+  vfioMapDma(container: number, vaddr: number, iova: number, size: number, prot: number): number {
+    return this.vfio.mapDma(container, vaddr, iova, size, prot);
+  }
+  vfioUnmapDma(container: number, iova: number, size: number): number {
+    return this.vfio.unmapDma(container, iova, size);
+  }
+
+  iommuGroup(dev: number): { group: number; type: string; devices: string[]; reservedRegions: string[] } | null {
+    const d = this.m.devices.get(dev);
+    const g = d ? this.m.groups.get(d.group) : undefined;
+    if (!g) return null;
+    return { group: g.sysfs, type: this.m.groupType(g), devices: g.devices.map((x) => this.m.devices.get(x)?.name ?? String(x)), reservedRegions: this.m.sysfsReservedRegions() };
   }
 
   liveMappings(): { dev: number; addr: number; size: number; dir: number; fn: string }[] {
@@ -399,10 +503,26 @@ class SystemImpl implements System {
   inspect(): Record<string, unknown> {
     const m = this.m;
     const smmu = m.smmu;
+    const noSmmu = m.cfg.mode === 'no-smmu';
+    const live = this.dma.live();
+    // A snapshot lists at most 4,096 entries per domain (a 2 GiB mapping would be 68 MB of JSON).
+    const dumps = new Map<number, ReturnType<ReturnType<Machine['pt']>['dump']>>();
+    for (const d of m.domains.values()) dumps.set(d.id, d.pgtbl ? m.pt(d).dump(4096) : []);
     const devices = [...m.devices.values()].map((d) => {
+      const g = m.groups.get(d.group);
+      const base = { handle: d.id, name: d.name, streamId: d.sid, group: g ? g.sysfs : null, domain: m.domainForDev(d.id)?.id ?? null, dmaMask: hex(d.dmaMask) };
+      // what the device's DMA does now: its live DMA-API addresses (the first few), probed without side effects
+      const accesses = live.filter((e) => e.dev === d.id).slice(0, 4).map((e) => ({ addr: hex(e.addr), fn: e.fn, ...accessView(this.access(d, e.addr, 'read', 0, true)) }));
+      if (noSmmu) return { ...base, iommu: 'none (no SMMU node)', accesses };
       const ste = smmu.steDecoded(d.sid);
-      const cds = typeof ste !== 'string' && ste.config & 1 ? [smmu.cdView(ste, 0)] : [];
-      return { handle: d.id, name: d.name, streamId: d.sid, group: d.group, domain: m.domainForDev(d.id)?.id ?? null, dmaMask: hex(d.dmaMask), ste: smmu.steView(d.sid), cds };
+      // every context descriptor in use: SSID 0 (the RID's domain) and each attached PASID
+      const ssids = [0, ...Object.keys(d.pasids).map(Number).sort((a, b) => a - b)];
+      const cds = typeof ste !== 'string' && ste.config & 1 ? ssids.filter((x) => x || ste.s1dss === 2).map((x) => ({ ...smmu.cdView(ste, x), domain: x ? d.pasids[x] : (m.domainForDev(d.id)?.id ?? null) })) : [];
+      for (const [p, domId] of Object.entries(d.pasids)) {
+        const leaf = firstLeaf(dumps.get(domId)?.[0]);
+        if (leaf !== undefined) accesses.push({ addr: hex(leaf), fn: `pasid ${p}`, ...accessView(this.access(d, leaf, 'read', Number(p), true)) });
+      }
+      return { ...base, pri: d.pri, pasids: Object.entries(d.pasids).map(([p, x]) => ({ pasid: Number(p), domain: x })), ste: smmu.steView(d.sid), cds, accesses };
     });
     const domains = [...m.domains.values()].map((d) => ({
       id: d.id,
@@ -415,27 +535,38 @@ class SystemImpl implements System {
       pgd: d.pgtbl ? hex(d.pgtbl.pgd) : null,
       startLevel: d.pgtbl?.startLevel ?? null,
       devices: d.devices.slice(),
+      pasids: d.pasids.map((x) => ({ dev: x.dev, pasid: x.pasid })),
       iovad: d.cookie?.iovad || null,
       strict: !d.cookie?.fq,
       flushQueue: d.cookie?.fq?.map((e) => ({ pfn: hex(e.pfn), pages: e.pages })) ?? [],
       ...((): { pageTable: unknown[]; pageTableTruncated?: boolean } => {
-        // A snapshot lists at most 4,096 entries per domain (a 2 GiB mapping would be 68 MB of JSON).
-        const pt = d.pgtbl ? m.pt(d).dump(4096) : [];
+        const pt = dumps.get(d.id)!;
         return { pageTable: pt, ...((pt as { truncated?: boolean }).truncated ? { pageTableTruncated: true } : {}) };
       })(),
     }));
+    const q = (x: { prod: number; cons: number; ovflg: boolean }) => ({ prod: hex(x.prod + (x.ovflg ? 2 ** 31 : 0)), cons: x.cons });
+    const active = smmu.gerrorActive;
     return {
       config: { ...m.cfg, reservedRegions: m.cfg.reservedRegions.map((r) => ({ ...r, start: hex(r.start) })) },
-      smmu: {
+      smmu: noSmmu ? { present: false, mode: m.cfg.mode, note: 'no SMMU node: devices reach memory untranslated' } : {
+        mode: m.cfg.mode,
         strtab: { base: hex(smmu.strtabBase), format: smmu.strtabFmt, log2size: smmu.strtabLog2Size, split: 8 },
-        cmdq: { base: hex(smmu.cmdq.base), prod: smmu.cmdq.prod, cons: smmu.cmdq.cons, entries: smmu.cmdqEntries() },
-        evtq: { base: hex(smmu.evtq.base), prod: smmu.evtq.prod, cons: smmu.evtq.cons, overflow: smmu.evtq.overflow, pending: smmu.pendingEvents() },
-        gerror: smmu.gerror,
+        cmdq: { base: hex(smmu.cmdq.base), prod: smmu.cmdq.prod, cons: smmu.cmdq.cons, consReg: '0x' + smmu.cmdqConsReg.toString(16).padStart(8, '0'), err: ['CERROR_NONE', 'CERROR_ILL', 'CERROR_ABT', 'CERROR_ATC_INV_SYNC'][smmu.cmdq.err], entries: smmu.cmdqEntries() },
+        evtq: { base: hex(smmu.evtq.base), ...q(smmu.evtq), overflow: smmu.evtq.overflow, pending: smmu.pendingEvents(), recent: smmu.recentEvents() },
+        priq: smmu.cfg.pri ? { base: hex(smmu.priq.base), ...q(smmu.priq), overflow: smmu.priq.overflow, recent: smmu.recentPri(), lastResponse: smmu.lastPriResp } : { present: false },
+        gerror: {
+          gerror: '0x' + smmu.gerror.toString(16).padStart(8, '0'),
+          gerrorn: '0x' + smmu.gerrorn.toString(16).padStart(8, '0'),
+          active: Object.entries(GERROR).filter(([, b]) => active & b).map(([k]) => k),
+          raised: smmu.gerrorLog.map((e) => e.text),
+        },
         configCache: smmu.cachedConfig(),
         iotlb: smmu.iotlb.dump(),
       },
       devices,
-      groups: [...m.groups.values()].map((g) => ({ id: g.id, devices: g.devices.slice(), domain: g.domain, defaultDomain: g.defaultDomain })),
+      groups: [...m.groups.values()].map((g) => ({ id: g.id, sysfs: `/sys/kernel/iommu_groups/${g.sysfs}`, type: m.groupType(g), devices: g.devices.slice(), deviceNames: g.devices.map((x) => m.devices.get(x)?.name ?? String(x)), domain: g.domain, defaultDomain: g.defaultDomain, reservedRegions: m.sysfsReservedRegions() })),
+      vfio: m.vfio.entries().map(([, c]) => this.vfio.view(c)),
+      pinnedPages: m.pins.size,
       domains,
       iovads: [...m.iovads.values()].map((v) => v.inspect()),
       reservedRegions: m.resvRegions().map((r) => ({ start: hex(r.start), length: hex(r.length), type: r.type })),
@@ -456,12 +587,28 @@ class SystemImpl implements System {
 export function createSystem(config?: SystemConfig): System {
   const cfg = resolveConfig(config);
   const m = new Machine(cfg);
-  if (!m.drv.probe(cfg.streamTable)) throw new ConfigError('memorySize', 'too small for the stream table and queues');
+  if (cfg.mode !== 'no-smmu' && !m.drv.probe(cfg.streamTable)) throw new ConfigError('memorySize', 'too small for the stream table and queues');
   for (const d of cfg.devices) {
-    if (!m.addDevice(d.name, d.streamId, d.ssidBits)) throw new ConfigError('memorySize', `too small to set up device ${d.name}`);
+    if (!m.addDevice(d.name, d.streamId, d.ssidBits, d.pri)) throw new ConfigError('memorySize', `too small to set up device ${d.name}`);
   }
   m.log.drain(); // start with an empty trace
   return new SystemImpl(m);
+}
+
+function accessText(r: DeviceAccess): string {
+  if ('pa' in r) return `pa ${hex(r.pa)} (${r.via === 'translated' ? 'translated' : r.via === 'bypass' ? 'bypass: identity' : 'no SMMU: physical'})`;
+  return `${r.fault}${r.fault === 'ABORT' ? ' (STE.Config abort: terminated, no event)' : r.recorded ? ' (event recorded)' : ' (no event recorded)'}`;
+}
+
+function accessView(r: DeviceAccess): Record<string, unknown> {
+  return 'pa' in r ? { result: `pa ${hex(r.pa)}`, via: r.via } : { result: r.fault, recorded: r.recorded };
+}
+
+/** The first leaf's IOVA of a page-table dump entry. */
+function firstLeaf(e: unknown): number | undefined {
+  let n = e as { type?: string; iova?: string; children?: unknown[] } | undefined;
+  while (n && n.type === 'table') n = n.children?.[0] as typeof n;
+  return n && n.iova ? Number(n.iova) : undefined;
 }
 
 export { DMA_MAPPING_ERROR, MAX_PAGE_ORDER };

@@ -44,6 +44,11 @@ export const ConfigSchema = z.object({
     stage: z.union([z.literal(1), z.literal(2)]).default(1),
     /** Strict: every unmap invalidates the IOTLB. Non-strict: a flush queue defers it. */
     strict: z.boolean().default(true),
+    /**
+     * How the emulated system was booted (emulator/src/iommu.ts SmmuMode): DMA default domains,
+     * iommu.passthrough=1, arm-smmu-v3.disable_bypass=0, or no SMMU node at all.
+     */
+    mode: z.enum(['translate', 'passthrough', 'bypass', 'no-smmu']).default('translate'),
     reservedRegions: z.array(ReservedRegionSchema)
       .default([{ start: 0x8000000, length: 0x100000, type: 'msi' }]),
   }).strict().prefault({}),
@@ -98,7 +103,7 @@ export function parseConfig(input: unknown): { config: Config; errors: ConfigErr
 function emulable(config: Config, errors: ConfigError[]): { config: Config; errors: ConfigError[] } {
   const s = config.smmu;
   try {
-    createSystem({ granule: s.granule, ias: s.ias, oas: s.oas, stage: s.stage, strict: s.strict, reservedRegions: s.reservedRegions });
+    createSystem({ granule: s.granule, ias: s.ias, oas: s.oas, stage: s.stage, strict: s.strict, mode: s.mode, reservedRegions: s.reservedRegions });
     return { config, errors };
   } catch (e) {
     return {

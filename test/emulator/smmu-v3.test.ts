@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createSystem, IOMMU_READ, IOMMU_WRITE, EVT, CMDQ_OP } from '../../emulator/src/index';
-import { makeAbortSte, makeBypassSte, makeS2DomainSte } from '../../emulator/src/arm-smmu-v3';
+import { makeAbortSte, makeBypassSte, makeCdtableSte, makeS2DomainSte } from '../../emulator/src/arm-smmu-v3';
 import { prep } from '../../emulator/src/smmu-v3';
 
 function setup(config = {}) {
@@ -112,8 +112,9 @@ test('each fault class writes its event record with the spec number', () => {
   m.drv.clearCd(master, 0);
   assert.deepEqual(s.translate(sid, 0, 0x100000, 'read'), { fault: 'C_BAD_CD' });
   assert.equal(lastRecord(s).id, EVT.C_BAD_CD);
-  // F_STREAM_DISABLED: S1DSS = terminate for transactions without a SubstreamID
-  m.drv.writeSte(sid, m.drv.cdtableSte(master, 0));
+  // F_STREAM_DISABLED: S1DSS = terminate for transactions without a SubstreamID (S1DSS counts
+  // only with substreams enabled, S1CDMax > 0)
+  m.drv.writeSte(sid, makeCdtableSte(master.cdtab, 0, 2, 0));
   assert.deepEqual(s.translate(sid, 0, 0x100000, 'read'), { fault: 'F_STREAM_DISABLED' });
   assert.equal(lastRecord(s).id, EVT.F_STREAM_DISABLED);
   // C_BAD_STE: a reserved STE.Config value

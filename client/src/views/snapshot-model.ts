@@ -59,6 +59,8 @@ function sizeText(n: number): string {
 const SECTIONS: { title: string; icon: string; keys: string[] }[] = [
   { title: 'SMMU', icon: 'circuit-board', keys: ['smmu', 'smmus', 'smmuv3', 'iommu'] },
   { title: 'Domains', icon: 'symbol-namespace', keys: ['domains', 'domain'] },
+  { title: 'IOMMU groups', icon: 'group-by-ref-type', keys: ['groups'] },
+  { title: 'VFIO containers', icon: 'vm', keys: ['vfio'] },
   { title: 'IOVA allocators', icon: 'symbol-array', keys: ['iovads', 'iovad', 'iova', 'allocators', 'iovaDomains'] },
   { title: 'Reserved regions', icon: 'lock', keys: ['reservedRegions', 'reserved', 'resv', 'resvRegions'] },
   { title: 'DMA API debug', icon: 'arrow-swap', keys: ['dmaDebug', 'dma', 'mappings', 'dmaMappings'] },
@@ -108,6 +110,8 @@ function sectionChildren(title: string, v: unknown): InspectorNode[] {
     case 'Domains': return list(v).map((x, i) => domainNode(x, i));
     case 'IOVA allocators': return Array.isArray(v) || !looksLikeIovad(v) ? list(v).map((x, i) => iovadNode(x, i)) : [iovadNode(v, 0)];
     case 'Reserved regions': return list(v).map((x, i) => regionNode(x, i));
+    case 'IOMMU groups': return list(v).map((x, i) => groupNode(x, i));
+    case 'VFIO containers': return list(v).map((x, i) => vfioNode(x, i));
     case 'Event queue': return eventChildren(v);
     default: return genericChildren(v);
   }
@@ -137,16 +141,91 @@ function systemSmmuChildren(snap: Obj): InspectorNode[] {
   const streams = (snap.devices as unknown[]).filter(isObj).filter((d) => d.ste !== undefined).map((d, j) => {
     const ste = isObj(d.ste) ? d.ste : {};
     const cds = Array.isArray(d.cds) ? d.cds.filter(isObj).map((cd) => ({ ...cd, table: tableFor(cd) })) : undefined;
-    return streamNode({ ...ste, device: d.name, cds }, j);
+    return streamNode({ ...ste, device: d.name, cds, ...(Array.isArray(d.accesses) ? { accesses: d.accesses } : {}) }, j);
   });
   out.push({ label: 'Streams (STE)', description: countText(streams), kind: 'group', icon: 'list-tree', children: streams });
+  // devices with no stream at all (no SMMU node): what their DMA reaches
+  for (const d of (snap.devices as unknown[]).filter(isObj).filter((x) => x.ste === undefined && Array.isArray(x.accesses))) {
+    out.push({ label: `device ${str(d.name) ?? '?'}`, description: str(d.iommu), kind: 'group', icon: 'plug', children: accessNodes(d.accesses as unknown[]) });
+  }
   for (const [k, x] of Object.entries(smmu)) {
     if (k === 'strtab') continue;
-    if (k === 'cmdq' || k === 'evtq') out.push(queueNode(k === 'cmdq' ? 'Command queue' : 'Event queue', x, k === 'evtq'));
+    if (k === 'gerror' && isObj(x)) out.push(gerrorNode(x));
+    else if (k === 'priq') out.push(isObj(x) && x.present === false ? { label: 'PRI queue', description: 'none (no PRI)', kind: 'group', icon: 'inbox' } : priqNode(x));
+    else if (k === 'cmdq' || k === 'evtq') out.push(queueNode(k === 'cmdq' ? 'Command queue' : 'Event queue', x, k === 'evtq'));
     else if (k === 'iotlb') out.push({ label: 'IOTLB', description: Array.isArray(x) ? `${x.length}` : undefined, kind: 'group', icon: 'database', children: genericChildren(x) });
     else out.push(generic(k, x));
   }
   return out;
+}
+
+/** SMMU_GERROR / GERRORN: the errors active now and every one raised. */
+function gerrorNode(v: Obj): InspectorNode {
+  const active = Array.isArray(v.active) ? (v.active as unknown[]).map((x) => str(x) ?? '') : [];
+  const raised = Array.isArray(v.raised) ? (v.raised as unknown[]).map((x) => str(x) ?? '') : [];
+  const children: InspectorNode[] = [
+    { label: 'GERROR', description: str(v.gerror), kind: 'value' },
+    { label: 'GERRORN', description: str(v.gerrorn), kind: 'value' },
+    { label: 'Active', description: active.join(' ') || 'none', kind: 'value', icon: active.length ? 'error' : undefined },
+    ...raised.map((t) => ({ label: t.replace(/ \(GERROR .*$/, ''), description: t.includes(': ') ? t.slice(t.indexOf(': ') + 2) : undefined, tooltip: t, kind: 'event' as const, icon: 'error' })),
+  ];
+  return { label: 'Global errors (GERROR)', description: active.length ? `active: ${active.join(' ')}` : raised.length ? `${raised.length} raised, none active` : 'none', kind: 'group', icon: active.length ? 'error' : 'pass', children };
+}
+
+/** The PRI queue: its registers and the page requests it holds or held. */
+function priqNode(v: unknown): InspectorNode {
+  if (!isObj(v)) return generic('PRI queue', v);
+  const meta = [v.base && `@ ${str(v.base)}`, v.prod !== undefined && `prod ${str(v.prod)}`, v.cons !== undefined && `cons ${str(v.cons)}`, v.overflow === true && 'overflow'].filter(Boolean).join(' · ');
+  const recs = list(v.recent ?? []).filter(isObj).map((r, i): InspectorNode => ({
+    label: `sid ${hex(num(r.sid) ?? 0)}${r.ssid !== null && r.ssid !== undefined ? ` ssid ${str(r.ssid)}` : ''} [${str(r.grpid)}${r.last ? 'L' : ''}] ${r.read ? 'R' : ''}${r.write ? 'W' : ''}${r.exec ? 'X' : ''}`,
+    description: `iova ${str(r.iova)}${r.pending ? ' · pending' : ''} · #${str(r.index) ?? i}`,
+    tooltip: Array.isArray(r.raw) ? (r.raw as unknown[]).map((x) => str(x)).join(' ') : undefined,
+    kind: 'event', icon: 'inbox',
+  }));
+  const last = isObj(v.lastResponse) ? v.lastResponse : null;
+  if (last) recs.push({ label: `CMD_PRI_RESP ${str(last.resp)}`, description: `sid ${hex(num(last.sid) ?? 0)} grpid ${str(last.grpid)}`, kind: 'value', icon: 'reply' });
+  return { label: 'PRI queue', description: meta || undefined, kind: 'group', icon: 'inbox', children: recs };
+}
+
+/** What a device's DMA reaches now: address -> PA (and how), or the fault. */
+function accessNodes(v: unknown[]): InspectorNode[] {
+  return v.filter(isObj).map((a) => ({
+    label: `${str(a.addr)} → ${str(a.result)}`,
+    description: [str(a.fn), str(a.via) ?? (a.recorded === true ? 'event recorded' : a.recorded === false ? 'no event' : undefined)].filter(Boolean).join(' · ') || undefined,
+    kind: 'value' as const, icon: a.via !== undefined ? 'arrow-right' : 'error',
+  }));
+}
+
+/** An IOMMU group as sysfs shows it: /sys/kernel/iommu_groups/N, its type, devices, reserved_regions. */
+function groupNode(v: unknown, i: number): InspectorNode {
+  if (!isObj(v)) return { label: `group ${i}`, description: str(v), kind: 'group', icon: 'group-by-ref-type' };
+  const rr = Array.isArray(v.reservedRegions) ? (v.reservedRegions as unknown[]).map((x) => str(x) ?? '') : [];
+  const names = Array.isArray(v.deviceNames) ? (v.deviceNames as unknown[]).map((x) => str(x) ?? '') : [];
+  const children: InspectorNode[] = [
+    { label: 'type', description: str(v.type), kind: 'value' },
+    { label: 'devices', description: names.join(' ') || (Array.isArray(v.devices) ? (v.devices as unknown[]).map((x) => str(x)).join(', ') : undefined), kind: 'value' },
+    { label: 'reserved_regions', description: `${rr.length}`, kind: 'group', icon: 'lock', children: rr.map((line) => ({ label: line, kind: 'region' as const, icon: 'lock' })) },
+  ];
+  for (const [k, x] of Object.entries(v)) {
+    if (['sysfs', 'type', 'devices', 'deviceNames', 'reservedRegions', 'id'].includes(k)) continue;
+    children.push(generic(k, x));
+  }
+  return { label: str(v.sysfs) ?? `group ${str(v.id) ?? i}`, description: [str(v.type), names.join(' ')].filter(Boolean).join(' · ') || undefined, kind: 'group', icon: 'group-by-ref-type', children };
+}
+
+/** A VFIO type1 container: its domain, pinned pages, and each MAP_DMA with its chunks. */
+function vfioNode(v: unknown, i: number): InspectorNode {
+  if (!isObj(v)) return { label: `container ${i}`, description: str(v), kind: 'group', icon: 'vm' };
+  const dmas = list(v.dmas ?? []).filter(isObj).map((d): InspectorNode => ({
+    label: `MAP_DMA ${str(d.iova)}${num(d.size) ? `–${hex(num(d.iova)! + num(d.size)! - 1)}` : ''}`,
+    description: [`vaddr ${str(d.vaddr)}`, num(d.size) ? sizeText(num(d.size)!) : undefined, `prot ${str(d.prot)}`].filter(Boolean).join(' · '),
+    kind: 'range', icon: 'symbol-number',
+    children: list(d.chunks ?? []).filter(isObj).map((c) => ({ label: `chunk ${str(c.iova)} → ${str(c.pa)}`, description: `${str(c.npage)} page(s) pinned`, kind: 'entry' as const, icon: 'pin' })),
+  }));
+  return {
+    label: `container ${str(v.id) ?? i}`, description: [v.domain !== undefined && `domain ${str(v.domain)}`, v.lockedPages !== undefined && `${str(v.lockedPages)} pinned`].filter(Boolean).join(' · ') || undefined,
+    kind: 'group', icon: 'vm', children: [...dmas, ...Object.entries(v).filter(([k]) => !['id', 'dmas', 'domain', 'lockedPages'].includes(k)).map(([k, x]) => generic(k, x))],
+  };
 }
 
 /** A command or event queue: prod/cons and its records. */
@@ -201,8 +280,9 @@ function streamNode(v: unknown, i: number): InspectorNode {
     children.push({ label: 'Context descriptors', description: countText(items as InspectorNode[]), kind: 'group', icon: 'symbol-class', children: items.map((x, j) => cdNode(x, j)) });
   }
   if (s2 !== undefined) children.push(tableRoot('Stage 2', s2));
+  if (Array.isArray(v.accesses)) children.push({ label: 'DMA now', description: `${v.accesses.length}`, kind: 'group', icon: 'arrow-swap', children: accessNodes(v.accesses) });
   for (const [k, x] of Object.entries(v)) {
-    if (['sid', 'streamId', 'streamID', 'index', 'id', 'config', 'cfg', 'mode', 'device', 'dev', 'name', 'cds', 'cd', 'contextDescriptors', 'cdTable', 's2', 'stage2', 's2Table'].includes(k)) continue;
+    if (['sid', 'streamId', 'streamID', 'index', 'id', 'config', 'cfg', 'mode', 'device', 'dev', 'name', 'cds', 'cd', 'contextDescriptors', 'cdTable', 's2', 'stage2', 's2Table', 'accesses'].includes(k)) continue;
     children.push(generic(k, x));
   }
   return {
@@ -224,7 +304,7 @@ function cdNode(v: unknown, i: number): InspectorNode {
     children.push(generic(k, x));
   }
   return {
-    label: `SSID ${ssid}`, description: [asid && `ASID ${asid}`, ttbr && `TTBR ${ttbr}`].filter(Boolean).join(' · ') || undefined,
+    label: `SSID ${ssid}${ssid === '0' ? ' (no PASID)' : ' (PASID)'}`, description: [asid && `ASID ${asid}`, ttbr && `TTBR ${ttbr}`, v.domain !== undefined && v.domain !== null && `domain ${str(v.domain)}`].filter(Boolean).join(' · ') || undefined,
     kind: 'cd', icon: 'symbol-class', children,
   };
 }
@@ -361,15 +441,19 @@ function regionNode(v: unknown, i: number): InspectorNode {
 }
 
 function eventChildren(v: unknown): InspectorNode[] {
-  const items = isObj(v) && Array.isArray(v.entries ?? v.records ?? v.events ?? v.pending) ? (v.entries ?? v.records ?? v.events ?? v.pending) as unknown[] : list(v);
+  // emulator/src/system.ts: `recent` holds the last records written, read (consumed) or pending
+  const items = isObj(v) && Array.isArray(v.recent) && v.recent.length ? v.recent as unknown[]
+    : isObj(v) && Array.isArray(v.entries ?? v.records ?? v.events ?? v.pending) ? (v.entries ?? v.records ?? v.events ?? v.pending) as unknown[] : list(v);
   return items.map((e, i) => {
     if (!isObj(e)) return { label: str(e) ?? `event ${i}`, kind: 'event' as const, icon: 'warning' };
     const type = str(pick(e, 'type', 'kind', 'id', 'event'));
     const text = str(pick(e, 'text', 'message', 'desc'));
-    const sid = str(pick(e, 'sid', 'streamId'));
+    const sidv = pick(e, 'sid', 'streamId');
+    const sid = typeof sidv === 'number' ? hex(sidv) : str(sidv);
     const addr = str(pick(e, 'addr', 'iova', 'input'));
+    const ssid = str(e.ssid);
     return {
-      label: type ?? `event ${i}`, description: text ?? [sid && `SID ${sid}`, addr].filter(Boolean).join(' · '),
+      label: type ?? `event ${i}`, description: text ?? [sid && `SID ${sid}`, ssid && `SSID ${ssid}`, addr, e.pending === true ? 'pending' : e.pending === false ? 'read by the driver' : undefined].filter(Boolean).join(' · '),
       tooltip: JSON.stringify(e, null, 2), kind: 'event' as const, icon: /fault|F_|C_BAD/i.test(type ?? '') ? 'error' : 'warning',
     };
   });
