@@ -21,7 +21,7 @@ import type { Resource } from '../exec/state';
 const VERB: Record<string, string> = {
   'iova': 'freed', 'iova-fast': 'freed', 'dma-iova': 'freed', 'dma-mapping': 'unmapped', 'dma-sg': 'unmapped',
   'dma-sgtable': 'unmapped', 'coherent': 'freed', 'pool-block': 'freed', 'pages': 'freed', 'domain': 'freed',
-  'attachment': 'detached', 'iommu-mapping': 'unmapped',
+  'attachment': 'detached', 'iommu-mapping': 'unmapped', 'pinned-pages': 'unpinned',
 };
 
 /** What an unwind label's name says it releases, by kind: `err_unmap`, `free_desc`, `out_dealloc`. */
@@ -30,7 +30,7 @@ const FREE = /^(free\w*|dealloc\w*|release\w*|put)$/;
 const LABEL_VERB: Record<string, RegExp> = {
   'dma-mapping': UNMAP, 'dma-sg': UNMAP, 'dma-sgtable': UNMAP, 'iommu-mapping': UNMAP,
   'coherent': FREE, 'pool-block': FREE, 'pages': FREE, 'iova': FREE, 'iova-fast': FREE, 'dma-iova': FREE,
-  'domain': FREE, 'attachment': /^detach\w*$/,
+  'domain': FREE, 'attachment': /^detach\w*$/, 'pinned-pages': /^unpin\w*$/,
 };
 /** Words of a label that name no object: `err`, `out`, `fail`, `dma`, numbers. */
 const LABEL_NOISE = /^(err\w*|out|fail\w*|error|exit|done|cleanup|undo|unwind|bail|abort|dma|buf|mem|memory|and|all|\d+)$/;

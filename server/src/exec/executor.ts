@@ -167,10 +167,10 @@ function counts(how: CheckKind, failure: import('../model/api').Failure): boolea
 const pristine = new Map<string, EmuBridge>();
 function pristineEmulator(config: Config): EmuBridge {
   const s = config.smmu;
-  const k = JSON.stringify([s.granule, s.ias, s.oas, s.stage, s.strict, s.reservedRegions]);
+  const k = JSON.stringify([s.granule, s.ias, s.oas, s.stage, s.strict, s.mode, s.reservedRegions]);
   let e = pristine.get(k);
   if (!e) {
-    e = EmuBridge.create({ granule: s.granule, ias: s.ias, oas: s.oas, stage: s.stage, strict: s.strict, reservedRegions: s.reservedRegions });
+    e = EmuBridge.create({ granule: s.granule, ias: s.ias, oas: s.oas, stage: s.stage, strict: s.strict, mode: s.mode, reservedRegions: s.reservedRegions });
     if (pristine.size > 16) pristine.clear();
     pristine.set(k, e);
   }

@@ -18,7 +18,8 @@ export type ResourceKind =
   | 'pages'         // __get_free_pages / alloc_pages
   | 'domain'        // iommu_domain_alloc
   | 'attachment'    // iommu_attach_device
-  | 'iommu-mapping';// iommu_map
+  | 'iommu-mapping' // iommu_map
+  | 'pinned-pages'; // vfio_pin_pages / vfio_pin_pages_remote (user pages pinned for DMA)
 
 /** How a call signals failure. */
 export type Failure =
@@ -206,6 +207,20 @@ const table: ApiSpec[] = [
     doc: 'iommufd: iommu_unmap() that WARNs unless the whole range was unmapped.' },
   { name: 'iommu_unmap_fast', releases: { kinds: ['iommu-mapping'], handle: 1, size: 2, range: true, domain: 0 },
     doc: 'iommu_unmap() with a deferred TLB flush.' },
+
+  // drivers/vfio/vfio_main.c, vfio_iommu_type1.c. Both pins return the number of pages pinned
+  // or a negative errno; the table has no such failure kind, so they are modelled as failing
+  // with 0 (a count that is not positive), which keeps `npage <= 0` / `ret != npage` right.
+  { name: 'vfio_pin_pages', failure: 'zero', mustCheck: true,
+    acquires: { kind: 'pinned-pages', handle: { outArg: 1 }, dev: 0, size: 2 },
+    doc: 'Pins `npage` pages of the user IOVA range at `iova` for an emulated (mdev) device; returns the number pinned or a negative errno. Released by vfio_unpin_pages() with the same iova and npage.' },
+  { name: 'vfio_unpin_pages', releases: { kinds: ['pinned-pages'], handle: 1, size: 2 }, doc: 'Unpins pages pinned with vfio_pin_pages().' },
+  { name: 'vfio_pin_pages_remote', failure: 'zero', mustCheck: true,
+    acquires: { kind: 'pinned-pages', handle: { outArg: 3 }, size: 2, leaksOnlyOnFailure: true },
+    doc: 'type1: pins a physically contiguous chunk of the user range from `vaddr` (at most `npage` pages, RLIMIT_MEMLOCK) and returns its first pfn in `*pfn_base`; the number pinned or a negative errno. The pins belong to the vfio_dma; released by vfio_unpin_pages_remote() (and vfio_remove_dma()).' },
+  { name: 'vfio_unpin_pages_remote', releases: { kinds: ['pinned-pages'], handle: 2, size: 3 }, doc: 'type1: unpins `npage` pages from `pfn` (a chunk that failed to map).' },
+  { name: 'vfio_remove_dma', releases: { kinds: ['pinned-pages', 'iommu-mapping'], handle: 1 },
+    doc: 'type1: unmaps every chunk of the vfio_dma from every domain, unpins its pages and frees it (vfio_unmap_unpin()).' },
 ];
 
 export const API: ReadonlyMap<string, ApiSpec> = new Map(table.map((s) => [s.name, s]));
@@ -236,6 +251,7 @@ export const KIND_NAME: Record<ResourceKind, string> = {
   'domain': 'IOMMU domain',
   'attachment': 'device attachment',
   'iommu-mapping': 'IOMMU mapping',
+  'pinned-pages': 'pinned user pages',
 };
 
 /** The release functions of a kind, for messages and fixes. */
@@ -252,6 +268,7 @@ export function releasersFor(api: string, kind: ResourceKind): string[] {
 const PAIRED: Record<string, string> = {
   skb_frag_dma_map: 'dma_unmap_page', dma_map_resource: 'dma_unmap_resource', alloc_iova: '__free_iova',
   dma_pool_zalloc: 'dma_pool_free', dma_zalloc_coherent: 'dma_free_coherent', dma_alloc_noncoherent: 'dma_free_noncoherent',
+  vfio_pin_pages: 'vfio_unpin_pages', vfio_pin_pages_remote: 'vfio_unpin_pages_remote',
 };
 
 /** Look up a call by name, following configured driver wrappers. */

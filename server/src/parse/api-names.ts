@@ -23,6 +23,8 @@ export const API_NAMES: readonly string[] = [
   'iommu_map', 'iommu_unmap', 'iommu_domain_alloc', 'iommu_paging_domain_alloc',
   'iommu_attach_device', 'iommu_detach_device', 'iommu_domain_free',
   'iommu_dma_alloc_iova', 'iommu_dma_free_iova',
+  // VFIO pins (include/linux/vfio.h; type1's own in drivers/vfio/vfio_iommu_type1.c)
+  'vfio_pin_pages', 'vfio_unpin_pages', 'vfio_pin_pages_remote', 'vfio_unpin_pages_remote',
   // Page allocator (include/linux/gfp.h)
   '__get_free_pages', 'free_pages', 'alloc_pages', '__free_pages',
 ];
