@@ -6,6 +6,7 @@ import type { Exploration, PathRecord } from '../exec/executor';
 import type { SiteRef } from '../exec/state';
 import type { Finding, Range, RuleId, Severity } from '../engine/types';
 import type { Config } from '../config';
+import type { SyntaxNode } from '../parse/parser';
 
 /** The callers' cleanup after a function fails: how many call sites, the kinds they release. */
 export interface CallerCleanup {
@@ -24,6 +25,11 @@ export interface CheckContext {
   fn: string;
   exploration: Exploration;
   config: Config;
+  /**
+   * The function's definition (a plain copy of its tree-sitter node, positions in the file), for
+   * the rules that read its declarations and loops rather than its paths (dma-on-stack).
+   */
+  node?: SyntaxNode;
   /**
    * The function is an entry point whose failure nobody unwinds for it: a driver's probe or a
    * netdev/file open (the driver core calls no remove after a failed probe, no stop after a failed

@@ -47,7 +47,6 @@ export const CHECKERS: Checker[] = [
 
 export interface CancelToken { readonly isCancelled: boolean }
 
-/** Per-function results keyed by function text + summaries + settings; least recently used out first. */
 /**
  * Ops fields whose function, when it fails, nobody unwinds for: the driver core calls no remove
  * after a failed probe, no stop after a failed open; the RDMA core no destroy after a failed
@@ -62,6 +61,7 @@ const ENTRY_NAMES = /_(create_cq|create_qp|create_srq|create_ah|alloc_pd|alloc_u
 /** Ops fields of request handlers (CheckContext.requestHandler). */
 const REQUEST_FIELDS = /\.(ndo_start_xmit|queuecommand|do_one_request)\s*=\s*&?([A-Za-z_]\w*)/g;
 
+/** Per-function results keyed by function text + summaries + settings; least recently used out first. */
 export class ResultCache {
   private map = new Map<string, FunctionResult>();
   hits = 0;
@@ -494,7 +494,7 @@ class FileContext {
         deadline: Date.now() + this.config.budget.timeMsPerFunction, maxPaths: this.config.budget.maxPaths,
         maxSteps: this.config.budget.maxSteps, paramValues: pv, returnsVoid: f.returnType.trim() === 'void',
       });
-      result = { ...base, ...this.results(f, ex) };
+      result = { ...base, ...this.results(f, ex, fn) };
     } catch (e) {
       // A bug of ours must not lose the rest of the file: report it on the function and go on.
       result = {
@@ -522,8 +522,8 @@ class FileContext {
     return [...used].map((k) => `${k}=${this.rawDefines.get(k)}`).join(';');
   }
 
-  private results(f: FunctionInfo, ex: Exploration): Omit<FunctionResult, 'name' | 'range' | 'nameRange' | 'usesApi'> {
-    const ctx: CheckContext = { fn: f.name, exploration: ex, config: this.config, entryPoint: this.entryPoints().get(f.name),
+  private results(f: FunctionInfo, ex: Exploration, node?: SyntaxNode): Omit<FunctionResult, 'name' | 'range' | 'nameRange' | 'usesApi'> {
+    const ctx: CheckContext = { fn: f.name, exploration: ex, config: this.config, node, entryPoint: this.entryPoints().get(f.name),
       requestHandler: this.requestHandlers().has(f.name),
       returnsVoid: f.returnType.trim() === 'void',
       callers: this.cleanedByCaller(f.name) };
