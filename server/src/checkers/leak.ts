@@ -10,7 +10,8 @@
  * Mirrors DMA-API debug's "DMA-API: device driver has pending DMA allocations while
  * released from device" (kernel/dma/debug.c), found statically on every path.
  */
-import { KIND_NAME, releasersFor } from '../model/api';
+import { API, KIND_NAME, releasersFor } from '../model/api';
+import type { SyntaxNode } from '../parse/parser';
 import type { Finding } from '../engine/types';
 import { key } from '../exec/value';
 import { CheckContext, finding, lineRange, pathPhrase, siteRange } from './common';
@@ -32,8 +33,8 @@ const LABEL_VERB: Record<string, RegExp> = {
   'coherent': FREE, 'pool-block': FREE, 'pages': FREE, 'iova': FREE, 'iova-fast': FREE, 'dma-iova': FREE,
   'domain': FREE, 'attachment': /^detach\w*$/, 'pinned-pages': /^unpin\w*$/,
 };
-/** Words of a label that name no object: `err`, `out`, `fail`, `dma`, numbers. */
-const LABEL_NOISE = /^(err\w*|out|fail\w*|error|exit|done|cleanup|undo|unwind|bail|abort|dma|buf|mem|memory|and|all|\d+)$/;
+/** Words of a label that name no object: `err`, `out`, `fail`, `dma`, numbers, the kind itself (`err_free_coherent`). */
+const LABEL_NOISE = /^(err\w*|out|fail\w*|error|exit|done|cleanup|undo|unwind|bail|abort|dma|buf|mem|memory|and|all|\d+|coherent|consistent|pages?|iova|mapping|map)$/;
 
 /**
  * A release is the unwind of a failing path when it comes after the failure (one before it is a
@@ -196,19 +197,25 @@ export function checkLeak(ctx: CheckContext): Finding[] {
     if (!verb) return undefined;
     // A loop's slots go to a helper's or a loop's unwind the analysis may not name one by one.
     if (loopSites.has(r.site.at)) return undefined;
-    if (p.state.resources.some((o) => o !== r && o.kind === r.kind && o.state !== 'live' && (o.relSeq ?? 0) > after)) return undefined;
+    // Another release of this kind after the failure may be the one the label is for, unless the
+    // label names this resource's own field (`free_dq:` for `ctx->dma_dq` in a ladder that goes
+    // on to free dp, q and p).
+    const sameKindAfter = p.state.resources.some((o) => o !== r && o.kind === r.kind && o.state !== 'live' && (o.relSeq ?? 0) > after);
     let n = 0;
     for (const e of p.state.events) {
       if (n++ < after) continue;
       if (e.k === 'unknown-release' && ((e.detail?.kinds as string[] | undefined) ?? []).includes(r.kind)) return undefined;
     }
     const where = (r.escaped ?? '').toLowerCase();
+    const field = /(?:->|\.)([a-z_]\w*)(?:\+\d+)?(?:\[[^\]]*\])*$/.exec(where)?.[1];
+    const fieldWords = new Set(field ? [field, ...field.split('_').filter((w) => w.length > 1)] : []);
     for (const [name, block] of ctx.exploration.labels ?? []) {
       if (!p.state.visits.has(block)) continue;
       const words = name.toLowerCase().split(/_+/).filter(Boolean);
       if (!words.some((w) => verb.test(w))) continue;
       const objects = words.filter((w) => !verb.test(w) && !LABEL_NOISE.test(w) && w.length > 1);
-      if (objects.length === 0 || objects.some((w) => where.includes(w))) return name;
+      if (objects.length === 0 ? !sameKindAfter
+        : objects.some((w) => where.includes(w)) && (!sameKindAfter || objects.some((w) => fieldWords.has(w)))) return name;
     }
     return undefined;
   };
@@ -233,7 +240,7 @@ export function checkLeak(ctx: CheckContext): Finding[] {
       // (`irdma_destroy_qp(&iwqp->ibqp, udata); return err_code;`) hands the object to it.
       && (typeof ctx.entryPoint !== 'string' || /^(probe|open|ndo_open)$/.test(ctx.entryPoint) || !unnamedRelease(p, r) && !cleanupCalled(p, r)))
     || (!!ctx.requestHandler && (r.via === 'field' || r.via === 'global' || r.via === 'object') && !loopSites.has(r.site.at)
-      && !unnamedRelease(p, r) && !/\[(?!\d+\])/.test(r.escaped ?? '')));
+      && !unnamedRelease(p, r) && !walks(p, r) && !/\[(?!\d+\])/.test(r.escaped ?? '')));
   // After the failure the path calls a cleanup helper of the file (one whose body releases
   // something, or whose name says it does) with the object that holds it.
   const cleanupCalled = (p: PathRecord, r: Resource): boolean => {
@@ -245,6 +252,15 @@ export function checkLeak(ctx: CheckContext): Finding[] {
       if (!holder || (e.detail?.roots as string[]).includes(holder)) return true;
     }
     return false;
+  };
+  // The exit's block walks back over a ring or an array releasing this kind (`while
+  // (ring->next_to_use != ring_end) { ...; dma_unmap_single(dev, tx_buffer->dma, ...); }` before
+  // `return -ENOSPC;`): the walk's handles cannot be matched, and a path that took it zero times
+  // is not one the driver can take after a fragment failed. Read from the source, not the path.
+  const walks = (p: PathRecord, r: Resource): boolean => {
+    if (!ctx.node) return false;
+    const block = enclosingBlock(ctx.node, p.exit.line, p.exit.col);
+    return !!block && block !== ctx.node.childForFieldName('body') && loopReleases(block, r.kind);
   };
   const out: Finding[] = [];
   const done = new Set<number>();
@@ -259,6 +275,9 @@ export function checkLeak(ctx: CheckContext): Finding[] {
     if (p.state.warned) return;
     for (const r of p.state.resources) {
       if (r.state !== 'live' || done.has(r.site.at)) continue;
+      // A loop's VFIO pins are undone by range (vfio_unpin_pages(iova, npage) over pages pinned
+      // one by one, type1's unwind walk over the chunks), which is not split per pin.
+      if (r.kind === 'pinned-pages' && (loopSites.has(r.site.at) || r.handles.some((h) => h.includes('widened:')))) continue;
       let leaked: boolean;
       let unwinder: Resource | undefined;
       let helperName: string | undefined;
@@ -282,7 +301,8 @@ export function checkLeak(ctx: CheckContext): Finding[] {
         //     given: the caller cannot know to unmap them.
         const owns = !!(label = promisedBy(p, r)) || (voidObject = !!ctx.returnsVoid && (r.via === 'object' || r.via === 'caller-object'))
           || !callerReleases(r, p) && (entryOwns(p, r) || unwound.has(r.id) || !!(unwinder = ladder(p, r))
-            || !!(helperName = unwindHelper(p, r)) || (uncleaned = callersLeaveIt(r) && !lazy(p, r)) || (contract = initContract(p, r)));
+            || !!(helperName = unwindHelper(p, r)) || (uncleaned = callersLeaveIt(r) && !lazy(p, r) && !walks(p, r))
+            || (contract = initContract(p, r) && !walks(p, r)));
         // What a void function stored in its caller's structs stays there for the caller's
         // teardown, which runs as usual: the caller never learns of the failure (a ring refill
         // leaves the buffers it filled in their slots).
@@ -323,4 +343,46 @@ export function checkLeak(ctx: CheckContext): Finding[] {
     }
   });
   return out;
+}
+
+/** The innermost `{ ... }` of the function around a position. */
+function enclosingBlock(fn: SyntaxNode, line: number, col: number): SyntaxNode | undefined {
+  let best: SyntaxNode | undefined;
+  const inside = (n: SyntaxNode) => (n.startPosition.row < line || (n.startPosition.row === line && n.startPosition.column <= col))
+    && (n.endPosition.row > line || (n.endPosition.row === line && n.endPosition.column >= col));
+  const visit = (n: SyntaxNode) => {
+    if (!inside(n)) return;
+    if (n.type === 'compound_statement') best = n;
+    for (const c of n.namedChildren) visit(c);
+  };
+  visit(fn);
+  return best;
+}
+
+/** Releasers of each kind, by name (dma_unmap_single, dma_unmap_page... for a mapping). */
+const RELEASERS = new Map<string, Set<string>>();
+for (const [name, spec] of API) for (const k of spec.releases?.kinds ?? []) {
+  if (!RELEASERS.has(k)) RELEASERS.set(k, new Set());
+  RELEASERS.get(k)!.add(name);
+}
+
+/** A loop in the block whose body calls a release of this kind. */
+function loopReleases(block: SyntaxNode, kind: string): boolean {
+  const names = RELEASERS.get(kind);
+  if (!names) return false;
+  let found = false;
+  const calls = (n: SyntaxNode): boolean => {
+    if (n.type === 'call_expression') {
+      const f = n.childForFieldName('function');
+      if (f && names.has(f.text)) return true;
+    }
+    return n.namedChildren.some(calls);
+  };
+  const visit = (n: SyntaxNode) => {
+    if (found) return;
+    if (/^(for|while|do)_statement$/.test(n.type) && calls(n)) { found = true; return; }
+    for (const c of n.namedChildren) visit(c);
+  };
+  visit(block);
+  return found;
 }

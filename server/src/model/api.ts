@@ -214,11 +214,13 @@ const table: ApiSpec[] = [
   { name: 'vfio_pin_pages', failure: 'zero', mustCheck: true,
     acquires: { kind: 'pinned-pages', handle: { outArg: 1 }, dev: 0, size: 2 },
     doc: 'Pins `npage` pages of the user IOVA range at `iova` for an emulated (mdev) device; returns the number pinned or a negative errno. Released by vfio_unpin_pages() with the same iova and npage.' },
-  { name: 'vfio_unpin_pages', releases: { kinds: ['pinned-pages'], handle: 1, size: 2 }, doc: 'Unpins pages pinned with vfio_pin_pages().' },
+  // The unpins release a range of pins ([iova, iova + npage pages)): pages pinned one by one are
+  // unpinned together, so their sizes are not compared.
+  { name: 'vfio_unpin_pages', releases: { kinds: ['pinned-pages'], handle: 1 }, doc: 'Unpins pages pinned with vfio_pin_pages().' },
   { name: 'vfio_pin_pages_remote', failure: 'zero', mustCheck: true,
     acquires: { kind: 'pinned-pages', handle: { outArg: 3 }, size: 2, leaksOnlyOnFailure: true },
     doc: 'type1: pins a physically contiguous chunk of the user range from `vaddr` (at most `npage` pages, RLIMIT_MEMLOCK) and returns its first pfn in `*pfn_base`; the number pinned or a negative errno. The pins belong to the vfio_dma; released by vfio_unpin_pages_remote() (and vfio_remove_dma()).' },
-  { name: 'vfio_unpin_pages_remote', releases: { kinds: ['pinned-pages'], handle: 2, size: 3 }, doc: 'type1: unpins `npage` pages from `pfn` (a chunk that failed to map).' },
+  { name: 'vfio_unpin_pages_remote', releases: { kinds: ['pinned-pages'], handle: 2 }, doc: 'type1: unpins `npage` pages from `pfn` (a chunk that failed to map).' },
   { name: 'vfio_remove_dma', releases: { kinds: ['pinned-pages', 'iommu-mapping'], handle: 1 },
     doc: 'type1: unmaps every chunk of the vfio_dma from every domain, unpins its pages and frees it (vfio_unmap_unpin()).' },
 ];
