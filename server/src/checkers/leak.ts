@@ -181,9 +181,38 @@ export function checkLeak(ctx: CheckContext): Finding[] {
   const ladderLabel = (p: PathRecord) => [...ctx.exploration.releasingLabels ?? []].some((b) => !successLabels.has(b) && p.state.visits.has(b));
   const unwindsSomething = paths.some((p) => fails(p) && ((p.state.failSeq !== undefined
     && p.state.resources.some((o) => o.state === 'released' && (o.relSeq ?? 0) > p.state.failSeq!)) || ladderLabel(p)));
+  // The failing path passes an unwind label that releases something the function set up before
+  // r (`err: vfree(rx_ring->rx_buffer_info);` with `rx_ring->rx_buffer_info = vmalloc(...)` above
+  // the ring's allocation): its ladder passes over r. One that only undoes what came after r
+  // (`err_free_irq: free_irq(irq, r);`) leaves r to the caller by design.
+  const passesOver = (p: PathRecord, r: Resource): boolean => {
+    if (!ctx.node) return false;
+    const fnText = ctx.node.text;
+    const before = fnText.split('\n').slice(0, Math.max(0, r.site.line - ctx.node.startPosition.row)).join('\n');
+    const visited = new Set([...ctx.exploration.labels ?? []].filter(([, b]) => p.state.visits.has(b)).map(([n]) => n));
+    let hit = false;
+    const visit = (n: SyntaxNode) => {
+      if (hit) return;
+      if (n.type === 'labeled_statement' && visited.has(n.childForFieldName('label')?.text ?? '')) {
+        const m = /^\s*[A-Za-z_]\w*\s*\(([^;]*)\)\s*;/.exec(n.namedChildren[1]?.text ?? '');
+        for (const a of m ? m[1].split(',') : []) {
+          const x = a.trim().replace(/^&/, '');
+          if (!/^[A-Za-z_][\w.>-]*$/.test(x) || !/->|\./.test(x)) continue;
+          if (new RegExp(`${x.replace(/[.>-]/g, (c) => '\\' + c)}\\s*=(?!=)`).test(before)) { hit = true; return; }
+        }
+      }
+      for (const c of n.namedChildren) visit(c);
+    };
+    visit(ctx.node);
+    return hit;
+  };
   const initContract = (p: PathRecord, r: Resource) => unwindsSomething && !!cc && (!cc.understood || cc.callers === 0)
     && (r.via === 'field' || r.via === 'global') && !r.alsoKeptBy && !loopSites.has(r.site.at)
-    && p.state.failSeq !== undefined && p.state.failSeq > r.seq
+    // A later step failed: an injected failure after r, or a test of its own (`if
+    //     (xdp_rxq_info_reg(...) < 0) goto err;`) on a path that leaves failing and unwinds on the
+    //     way out (it releases something acquired after r, or passes an unwind label).
+    && (p.state.failSeq !== undefined ? p.state.failSeq > r.seq : p.exit.failure === true
+      && (passesOver(p, r) || p.state.resources.some((o) => o !== r && o.state === 'released' && o.seq < r.seq && (o.relSeq ?? 0) > r.seq)))
     && !!r.escaped?.startsWith('stored in ') && !/\[(?!\d+\])/.test(r.escaped) && !lazy(p, r);
   // (7) the failing path passes an unwind label whose name says it releases this kind of
   //     resource (`err_unmap:`, `free_rx_ring:`), naming it or nothing in particular, and

@@ -39,6 +39,8 @@ const BUGS: [string, number, string][] = [
   ['drivers/net/ethernet/hisilicon/hip04_eth.c', 742, 'leak'], // a failed open leaves rx_phys[0..i-1] mapped
   ['drivers/net/ethernet/mellanox/mlxsw/pci.c', 1678, 'leak'], // the unwind starts at i - 1
   ['drivers/net/ethernet/hisilicon/hix5hd2_gmac.c', 714, 'leak'], // hix5hd2_fill_sg_desc: a fragment failing to map leaves the head mapped; the xmit handler drops the skb
+  ['drivers/net/ethernet/intel/ixgbe/ixgbe_main.c', 6653, 'leak'], // ixgbe_setup_rx_resources: xdp_rxq_info_reg() failing leaves rx_ring->desc allocated (the caller frees the rings before i)
+  ['drivers/net/ethernet/intel/ixgbevf/ixgbevf_main.c', 3544, 'leak'], // ixgbevf_setup_rx_resources: the same
   ['drivers/net/ethernet/apm/xgene/xgene_enet_main.c', 438, 'leak'], // a fragment failing to map leaves the head mapped; the xmit handler drops the skb
   ['drivers/net/ethernet/realtek/8139cp.c', 812, 'leak'], // unwind_tx_frag_mapping() misses the head
   ['drivers/net/fddi/defza.c', 1163, 'leak'], // fza_open returns -EIO with rx buffers mapped
