@@ -237,17 +237,18 @@ describe('fuzz', { concurrency: true }, () => {
     assert.ok(size < RUN_JSON_LIMIT, `the path is ${(size / 1e6).toFixed(1)} MB of JSON`);
   });
 
-  // Known and not fixed yet (issue 8): reported as a todo, so the suite says it is still wrong
-  // without failing CI. Remove the todo when the fork stops copying every live resource.
-  test('found: 1,000 unchecked dma_map_single() calls in one function stay within the wall-clock guard', { todo: 'issue 8: failure forks copy every live resource (quadratic)' }, async () => {
-    // Each fallible call forks a failure state that copies every live resource and the emulator
-    // (exec/state.ts State.fork, model/emulate.ts): time and memory grow with the square of the
-    // calls, and the guard (checked between paths) does not stop the first path. 1,000 calls:
-    // 2.8 s and 300 MB; 3,000: 14 s and 2 GB; 4,500 on one line (a fuzzed input): 78 s, 4.3 GB.
+  // Was a todo (issue 8): each of these calls forked a failure state copying every live resource,
+  // so 1,000 took 2.8 s and 300 MB. A map whose address nobody keeps cannot have its failure
+  // tested, so no failure is injected there now (exec/executor.ts neverFails). A thousand
+  // *checked* maps in a row still cost the square of the calls in copies (State.fork copies its
+  // maps and resources): the wall-clock guard stops them (docs/performance.md).
+  test('found: 1,000 unchecked dma_map_single() calls in one function are analysed whole in a small heap', async () => {
     const text = `int f(struct device *dev, void *p)\n{\n${'\tdma_map_single(dev, p, 64, DMA_TO_DEVICE);\n'.repeat(1000)}\treturn 0;\n}\n`;
-    const guard = 200;
-    const r = await analyzeInWorker(text, { budget: { timeMsPerFunction: guard } }, 5 * guard + 2000);
-    assert.equal(r.outcome, 'done', `${r.outcome} after ${Math.round(r.ms)} ms with budget.timeMsPerFunction ${guard}`);
-    if (r.outcome === 'done') assert.ok(r.ms < 5 * guard, `took ${Math.round(r.ms)} ms with budget.timeMsPerFunction ${guard} (heap ${Math.round(r.heapMb)} MB)`);
-  });
-});
+    // 128 MB of heap: the copies of the failure forks needed 300 MB.
+    const r = await analyzeInWorker(text, { budget: { timeMsPerFunction: 200 } }, 60_000, 128);
+    assert.equal(r.outcome, 'done', `${r.outcome} after ${Math.round(r.ms)} ms`);
+    if (r.outcome !== 'done') return;
+    assert.ok(!r.findings.some((f) => f.rule === 'budget'), r.findings.filter((f) => f.rule === 'budget').map((f) => f.message).join('; '));
+    // Each mapping's address is thrown away: nothing can unmap any of them.
+    assert.equal(r.findings.filter((f) => f.rule === 'leak').length, 1000);
+  });});
