@@ -156,8 +156,13 @@ export function checkLeak(ctx: CheckContext): Finding[] {
     }
     return !named;
   };
+  // Not a slot the path stored to again (`[~1]`: the analysis saw a later store at the same
+  // cursor, `tbi = tq->buf_info + tq->tx_ring.next2fill`, after a call that advanced it): the ring
+  // moved on and keeps the slot for its teardown (vmxnet3's tq_cleanup walks next2comp..next2fill).
+  const restoredSlot = (r: Resource): boolean => paths.some((p) => [...p.state.mem].some(([at, v]) =>
+    /\[~\d+\]$/.test(at) && r.handles.some((h) => holds(key(v), h))));
   const callersLeaveIt = (r: Resource) => !!cc && cc.understood && cc.callers > 0 && !cc.kinds.has(r.kind)
-    && (r.via === 'field' || r.via === 'global' || r.via === 'object') && !r.alsoKeptBy;
+    && (r.via === 'field' || r.via === 'global' || r.via === 'object') && !r.alsoKeptBy && !restoredSlot(r);
   // Allocated only because the caller's slot was empty (`if (!np->queue_mem) np->queue_mem =
   // dma_alloc_coherent(...)`): a buffer cached in the struct across calls, its teardown's to free.
   const lazy = (p: PathRecord, r: Resource) => [...p.state.mem].some(([at, v]) =>
