@@ -36,7 +36,7 @@ suite('views', () => {
     for (const want of ['SMMU', 'Domains', 'IOVA allocators', 'Reserved regions']) assert.ok(labels.includes(want), `${want} in ${labels}`);
     const smmu = roots.find((r) => r.label === 'SMMU');
     const sid = child(child(smmu, /^Streams \(STE\)$/), /^SID \d+/);
-    child(child(sid, /^Context descriptors$/), /^SSID 0$/);
+    child(child(sid, /^Context descriptors$/), /^SSID 0\b/);
     assert.ok(child(smmu, /^Command queue$/).children!.some((c) => c.label === 'CMD_SYNC'));
     const domains = roots.find((r) => r.label === 'Domains')!;
     const unmanaged = domains.children!.find((d) => /unmanaged/.test(d.description ?? ''));
