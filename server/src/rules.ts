@@ -17,6 +17,8 @@ export const RULES: RuleInfo[] = [
   { id: 'direction-mismatch', severity: 'error', short: 'dma_unmap_*() is given a DMA direction provably different from the one the mapping was made with.' },
   { id: 'unaligned-map', severity: 'error', short: 'iommu_map() with an IOVA, physical address or size not aligned to the domain\'s smallest page size: it fails with -EINVAL.' },
   { id: 'map-overlap', severity: 'error', short: 'iommu_map() over an IOVA already mapped in the domain on this path: it fails with -EEXIST.' },
+  { id: 'dma-on-stack', severity: 'error', short: 'A streaming mapping (dma_map_single/page, or dma_map_sg of a list sg_init_one() pointed there) of memory DMA must never touch: a stack buffer (a local array, the address of a local), a string literal or const array (rodata), a function (kernel text), or a vmalloc() buffer.' },
+  { id: 'small-coherent-alloc', severity: 'information', short: 'A hint: dma_alloc_coherent() of a constant size well below a page, made in a loop or per request/object; each coherent allocation takes at least a page, and dma_pool is meant for sub-page buffers.' },
   { id: 'budget', severity: 'information', short: 'The analysis of a function stopped at a budget (paths, time); findings for it may be incomplete.' },
   { id: 'config', severity: 'warning', short: 'A setting in .iommu-lens.json or the editor settings is invalid; its default is used.' },
 ];

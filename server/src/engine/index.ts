@@ -23,6 +23,8 @@ import { checkUnreservedIova } from '../checkers/unreserved-iova';
 import { checkMissingErrorPath } from '../checkers/missing-error-path';
 import { checkDoubleRelease, checkWrongReleaseFunction, checkDirectionMismatch } from '../checkers/release-misuse';
 import { checkMapRefused } from '../checkers/map-refused';
+import { checkDmaOnStack } from '../checkers/dma-on-stack';
+import { checkSmallCoherentAlloc } from '../checkers/small-coherent-alloc';
 import { fixesFor, callAt, holderOf } from './fixes';
 import { summarise, digest } from './summaries';
 import { describe } from '../exec/ownership';
@@ -43,6 +45,7 @@ const PLAIN_FREE = /^(kv?free|kfree_sensitive|kvfree_sensitive|kzfree|vfree|devm
 export const CHECKERS: Checker[] = [
   checkLeak, checkUnmapSize, checkUnreservedIova, checkMissingErrorPath,
   checkDoubleRelease, checkWrongReleaseFunction, checkDirectionMismatch, checkMapRefused,
+  checkDmaOnStack, checkSmallCoherentAlloc,
 ];
 
 export interface CancelToken { readonly isCancelled: boolean }

@@ -18,6 +18,7 @@ export type RuleId =
   | 'unaligned-map'
   | 'map-overlap'
   | 'dma-on-stack'
+  | 'small-coherent-alloc'
   | 'no-dma-cookie'
   | 'stale-iotlb'
   | 'budget'

@@ -30,6 +30,11 @@ export class PlainNode {
     return this.source.slice(this.startIndex, this.endIndex);
   }
 
+  /** The whole text the tree was parsed from (the file), for rules that read its declarations. */
+  get sourceText(): string {
+    return this.source;
+  }
+
   get namedChildren(): PlainNode[] {
     return (this._named ??= this.children.filter((c) => c.isNamed));
   }
