@@ -18,6 +18,7 @@ export const RULES: RuleInfo[] = [
   { id: 'unaligned-map', severity: 'error', short: 'iommu_map() with an IOVA, physical address or size not aligned to the domain\'s smallest page size: it fails with -EINVAL.' },
   { id: 'map-overlap', severity: 'error', short: 'iommu_map() over an IOVA already mapped in the domain on this path: it fails with -EEXIST.' },
   { id: 'dma-on-stack', severity: 'error', short: 'A streaming mapping (dma_map_single/page, or dma_map_sg of a list sg_init_one() pointed there) of memory DMA must never touch: a stack buffer (a local array, the address of a local), a string literal or const array (rodata), a function (kernel text), or a vmalloc() buffer.' },
+  { id: 'no-dma-cookie', severity: 'error', short: 'An iommu_dma_* call for a device whose domain has no DMA cookie (an IOMMU_DOMAIN_UNMANAGED domain the driver attached in its place, an identity domain, no IOMMU): dma-iommu dereferences a NULL cookie.' },
   { id: 'small-coherent-alloc', severity: 'information', short: 'A hint: dma_alloc_coherent() of a constant size well below a page, made in a loop or per request/object; each coherent allocation takes at least a page, and dma_pool is meant for sub-page buffers.' },
   { id: 'budget', severity: 'information', short: 'The analysis of a function stopped at a budget (paths, time); findings for it may be incomplete.' },
   { id: 'config', severity: 'warning', short: 'A setting in .iommu-lens.json or the editor settings is invalid; its default is used.' },

@@ -25,6 +25,7 @@ import { checkDoubleRelease, checkWrongReleaseFunction, checkDirectionMismatch }
 import { checkMapRefused } from '../checkers/map-refused';
 import { checkDmaOnStack } from '../checkers/dma-on-stack';
 import { checkSmallCoherentAlloc } from '../checkers/small-coherent-alloc';
+import { checkNoDmaCookie } from '../checkers/no-dma-cookie';
 import { fixesFor, callAt, holderOf } from './fixes';
 import { summarise, digest } from './summaries';
 import { describe } from '../exec/ownership';
@@ -45,7 +46,7 @@ const PLAIN_FREE = /^(kv?free|kfree_sensitive|kvfree_sensitive|kzfree|vfree|devm
 export const CHECKERS: Checker[] = [
   checkLeak, checkUnmapSize, checkUnreservedIova, checkMissingErrorPath,
   checkDoubleRelease, checkWrongReleaseFunction, checkDirectionMismatch, checkMapRefused,
-  checkDmaOnStack, checkSmallCoherentAlloc,
+  checkDmaOnStack, checkSmallCoherentAlloc, checkNoDmaCookie,
 ];
 
 export interface CancelToken { readonly isCancelled: boolean }

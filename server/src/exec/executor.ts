@@ -2082,7 +2082,12 @@ class Executor {
         const dev = devOf(0);
         const dom = sys.getDomainForDev(dev);
         const info = dom !== null ? sys.domainInfo(dom) : null;
-        if (!info || info.iovad === null) return '-> 0 (no DMA cookie)';
+        if (!info || info.iovad === null) {
+          // The device's domain has no IOVA cookie (an UNMANAGED or identity domain attached in
+          // its place, or no IOMMU): dma-iommu would dereference a NULL cookie.
+          st.events = st.events.add({ k: 'no-cookie', site: this.lastSite!, detail: { domain: info?.type ?? 'none' } });
+          return '-> 0 (no DMA cookie)';
+        }
         const shift = Math.log2(e.granule);
         if (base) {
           const size = Math.max(1, this.conc(arg(1), st, 4096));

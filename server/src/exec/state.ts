@@ -97,7 +97,9 @@ export interface Pending {
 export interface ExecEvent {
   k: 'acquire' | 'release' | 'mismatch' | 'map' | 'fail' | 'unknown-release' | 'double-release' | 'wrong-release' | 'direction' | 'unaligned' | 'overlap'
     /** A helper of the file called with these objects (its arguments' roots). */
-    | 'helper-call';
+    | 'helper-call'
+    /** An iommu_dma_* call on a device whose domain has no DMA cookie (detail.domain: its type). */
+    | 'no-cookie';
   site: SiteRef;
   res?: string;
   detail?: Record<string, unknown>;
