@@ -115,6 +115,9 @@ function dropNulls(v: unknown): unknown {
   return out;
 }
 
+/** How many documents keep their syntax tree between analyses (Analyser.touchTree). */
+export const TREES_KEPT = 4;
+
 export class Analyser {
   private readonly docs = new Map<string, DocState>();
   private cache: unknown;
@@ -258,6 +261,7 @@ export class Analyser {
     if (!d) return;
     this.cancel(d);
     this.docs.delete(uri);
+    this.dropTree(d);
     // What it held: its tree and results go with it; so do its functions' cached results, but
     // for those another open document shares.
     const cache = this.cache as { forget?: (keys: Iterable<string>) => void };
@@ -343,10 +347,35 @@ export class Analyser {
   }
 
   private reparse(d: DocState): void {
-    if (!d.stale && d.tree) return;
+    if (!d.stale && d.tree) { this.touchTree(d); return; }
     // The native binding frees trees when they are collected (no tree.delete() to call).
     d.tree = parseC(d.text, d.tree);
     d.stale = false;
+    this.touchTree(d);
+  }
+
+  /**
+   * Documents holding a tree, least recently used first. A tree of a large driver takes about
+   * 7 MB of native memory (750 bytes a line), so only the last TREES_KEPT documents parsed or
+   * edited keep theirs for incremental re-parsing; another document's next edit parses it whole
+   * (about 40 ms for 10,000 lines), once.
+   */
+  private readonly treeOrder: DocState[] = [];
+  private touchTree(d: DocState): void {
+    const i = this.treeOrder.indexOf(d);
+    if (i >= 0) this.treeOrder.splice(i, 1);
+    this.treeOrder.push(d);
+    while (this.treeOrder.length > TREES_KEPT) {
+      const old = this.treeOrder.shift()!;
+      old.tree = undefined;
+      old.stale = true;
+    }
+  }
+
+  private dropTree(d: DocState): void {
+    const i = this.treeOrder.indexOf(d);
+    if (i >= 0) this.treeOrder.splice(i, 1);
+    d.tree = undefined;
   }
 
   private analyse(d: DocState, token: { isCancelled: boolean }): void {

@@ -633,10 +633,12 @@ function defineExpr(text: string): SyntaxNode | null {
   if (defineCache.has(text)) return defineCache.get(text)!;
   let node: SyntaxNode | null = null;
   if (text.trim() && text.length < 400) {
-    const t = parseC(`long __v = (${text});`);
+    const src = `long __v = (${text});`;
+    const t = parseC(src);
     const decl = t.rootNode.namedChildren[0];
     const init = decl?.type === 'declaration' ? decl.childrenForFieldName('declarator')[0]?.childForFieldName('value') : null;
-    node = init && !init.hasError ? init : null;
+    // A plain copy: a cached native node would keep its whole tree (native memory) alive.
+    node = init && !init.hasError ? toPlain(init, src) : null;
   }
   if (defineCache.size > 10000) defineCache.clear();
   defineCache.set(text, node);
