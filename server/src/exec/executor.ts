@@ -10,7 +10,7 @@
 import type { SyntaxNode } from '../parse/parser';
 import type { Config } from '../config';
 import type { Cfg, Instr } from '../ir/cfg';
-import { declaratorName, stripParens } from '../ir/cfg';
+import { declaratorName, stripParens, liveAtJoins } from '../ir/cfg';
 import { lookupApi, ApiSpec, HELPERS, KIND_NAME } from '../model/api';
 import { EmuBridge } from '../model/emulate';
 import { State, Resource, SiteRef, Fact } from './state';
@@ -245,6 +245,8 @@ class Executor {
 
   private sweep = true;
   private inlineDepth?: number;
+  /** Per join block, the names still mentioned after it (the merge key leaves out the others). */
+  private live?: Map<number, Set<string>>;
 
   /** The driver prefix of the function analysed (`irdma` of `irdma_create_qp`). */
   private prefix?: string | null;
@@ -396,7 +398,7 @@ class Executor {
           return { kind: 'exit', exit: { line: 0, col: 0, text: 'path cut (backward goto)', failure: undefined, value: null } };
         }
         if (this.o.cfg.joins.has(blk.id)) {
-          const d = st.digest(this.o.asHelper);
+          const d = st.digest(this.o.asHelper, (this.live ??= liveAtJoins(this.o.cfg)).get(blk.id));
           if (seen.has(d)) return { kind: 'fork', states: [] };
           seen.add(d);
         }

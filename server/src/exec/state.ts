@@ -118,10 +118,20 @@ export class Log<T> implements Iterable<T> {
     return out;
   }
   [Symbol.iterator](): Iterator<T> { return this.toArray()[Symbol.iterator](); }
+  /** Visit the items newest first, without copying the list. */
+  eachBackward(f: (x: T) => void): void {
+    for (let l: Log<T> | undefined = this; l && l.length > 0; l = l.prev) f(l.item as T);
+  }
 }
+
+/** Events that only record what happened (the resources and checks say the rest): the others are
+ * what a checker reports from the path itself (a mismatched size, a second release...). */
+const PLAIN_EVENTS = new Set<ExecEvent['k']>(['acquire', 'release', 'fail', 'helper-call', 'unknown-release']);
 
 /** Values that matter for merging states: constants and what the kernel API returned. */
 const API_VALUE = /\w@\d+#\d+/;
+/** The member a memory key ends with (`param:ring->desc[3].len` gives `len`). */
+const LAST_FIELD = /(?:->|\.)([A-Za-z_]\w*)(?:\[[^\]]*\])*$/;
 /** A constant, or a value computed from what a kernel API returned. */
 function relevant(v: Val): boolean {
   if (v.t.length === 0) return true;
@@ -218,14 +228,30 @@ export class State {
    * counters, flags) or API results. Two paths that differ only in other unknowns are
    * continued once: the checkers cannot tell them apart.
    */
-  digest(helper = false): string {
+  digest(helper = false, live?: Set<string>): string {
     const parts: string[] = [String(this.block), this.failed ? 'F' + this.failed.at : 'S' + this.fallibleCount, this.warned ? 'W' : ''];
-    for (const [k, v] of this.env) if (relevant(v)) parts.push(k + '=' + key(v));
-    for (const [k, v] of this.mem) if (relevant(v)) parts.push(k + ':=' + key(v));
+    // A local nothing after this block mentions (`live`, ir/cfg.ts liveAtJoins) cannot change the rest of the path.
+    for (const [k, v] of this.env) if ((!live || live.has(k)) && relevant(v)) parts.push(k + '=' + key(v));
+    for (const [k, v] of this.mem) {
+      if (!relevant(v)) continue;
+      // A constant stored in a field no later statement names (`tx_buffer->skb = NULL` in an
+      // unwind loop) can be read again only through that name: leave it out like a dead local.
+      // What an API returned stays in, wherever it is: it may hand a resource off at the exit.
+      if (live && v.t.length === 0) {
+        const field = LAST_FIELD.exec(k)?.[1];
+        if (field && !live.has(field)) continue;
+      }
+      parts.push(k + ':=' + key(v));
+    }
     for (const [k, f] of this.facts) {
       if (API_VALUE.test(k)) parts.push(k + '?' + (f.zero ? 'z' : f.zero === false ? 'n' : '') + (f.neg ? '-' : f.neg === false ? '+' : '') + (f.err ? 'e' : ''));
     }
     for (const r of this.resources) parts.push(r.id + r.state);
+    // A path that logged a finding of its own (`dma_free_coherent()` with the size of a loop that
+    // never ran) is never merged into one that did not: the merge keeps the first path only.
+    const marks: string[] = [];
+    this.events.eachBackward((e) => { if (!PLAIN_EVENTS.has(e.k)) marks.push(e.k + e.site.at); });
+    if (marks.length) parts.push('e' + marks.join(','));
     // A helper read for its summary keeps apart the paths that release what it cannot name.
     parts.push('k' + this.kept.length + (helper ? 'u' + this.unknownReleases : ''));
     parts.push([...this.checked].join(','));

@@ -494,3 +494,53 @@ function assignedIn(node: SyntaxNode): string[] {
   walk(node);
   return [...out];
 }
+
+/** The blocks a block's terminator (or a loop's widened exit) can go to. */
+export function successors(b: Block): number[] {
+  const t = b.term;
+  const out = t.k === 'jump' ? [t.to] : t.k === 'branch' ? [t.t, t.f]
+    : t.k === 'switch' ? [...t.cases.map((c) => c.to), t.otherwise] : [];
+  if (b.loop) out.push(b.loop.exit);
+  return out;
+}
+
+const IDENT = /[A-Za-z_]\w*/g;
+
+/**
+ * For each join block, the names any block reachable from it mentions (`extra` added to each):
+ * a local no later statement mentions cannot change what happens after the join, so two states
+ * that differ only in such locals have the same future (the executor's merge key leaves them
+ * out). Mentions are read from the statements' text, so a name used in a macro's arguments
+ * counts; names a macro's body uses behind the call are the caller's to pass in `extra`.
+ */
+export function liveAtJoins(cfg: Cfg, extra: Iterable<string> = []): Map<number, Set<string>> {
+  const mentions = cfg.blocks.map((b) => {
+    const s = new Set<string>();
+    const add = (n: SyntaxNode | null | undefined) => { if (n) for (const m of n.text.matchAll(IDENT)) s.add(m[0]); };
+    for (const i of b.instrs) {
+      if (i.k === 'eval' || i.k === 'warned') add(i.node);
+      else if (i.k === 'havoc') add(i.target);
+      else if (i.k === 'assign') { add(i.left); add(i.right); }
+      else { s.add(i.name); add(i.init); }
+    }
+    const t = b.term;
+    if (t.k === 'branch') add(t.cond);
+    else if (t.k === 'return') add(t.node);
+    else if (t.k === 'switch') { add(t.value); for (const c of t.cases) add(c.value); }
+    return s;
+  });
+  const extras = [...extra];
+  const out = new Map<number, Set<string>>();
+  for (const j of cfg.joins) {
+    const live = new Set<string>(extras);
+    const seen = new Set<number>([j]);
+    const stack = [j];
+    while (stack.length) {
+      const b = stack.pop()!;
+      for (const n of mentions[b]) live.add(n);
+      for (const s of successors(cfg.blocks[b])) if (!seen.has(s)) { seen.add(s); stack.push(s); }
+    }
+    out.set(j, live);
+  }
+  return out;
+}
