@@ -26,6 +26,8 @@ import { checkMapRefused } from '../checkers/map-refused';
 import { checkDmaOnStack } from '../checkers/dma-on-stack';
 import { checkSmallCoherentAlloc } from '../checkers/small-coherent-alloc';
 import { checkNoDmaCookie } from '../checkers/no-dma-cookie';
+import { checkSyncOutOfRange, checkSyncDirection } from '../checkers/sync-out-of-range';
+import { checkUseAfterRelease } from '../checkers/use-after-release';
 import { fixesFor, callAt, holderOf } from './fixes';
 import { summarise, digest } from './summaries';
 import { describe } from '../exec/ownership';
@@ -47,6 +49,7 @@ export const CHECKERS: Checker[] = [
   checkLeak, checkUnmapSize, checkUnreservedIova, checkMissingErrorPath,
   checkDoubleRelease, checkWrongReleaseFunction, checkDirectionMismatch, checkMapRefused,
   checkDmaOnStack, checkSmallCoherentAlloc, checkNoDmaCookie,
+  checkSyncOutOfRange, checkSyncDirection, checkUseAfterRelease,
 ];
 
 export interface CancelToken { readonly isCancelled: boolean }

@@ -119,6 +119,32 @@ const UPPER_CONST = /^g:[A-Z][A-Z0-9_]*$/;
 const WRITE_ACCESSOR = /^(write[bwlq]|write[bwlq]_relaxed|iowrite\d*|__raw_write[bwlq]|lo_hi_writeq|hi_lo_writeq|put_unaligned)/;
 
 /**
+ * use-after-release: the kinds whose handle, given to an API call after the release, is a use
+ * (a freed domain, struct iova, IOVA range, buffer). Not an IOMMU mapping's IOVA or an attachment:
+ * freeing the IOVA range after iommu_unmap() names the same address and is the right order. Not a
+ * streaming mapping's handle either: its sg list or buffer outlives the unmap (`dma_map_single(dev,
+ * sg_virt(sg), ...)` after dma_unmap_sg() is fine); its syncs are checked by themselves.
+ */
+const USED_KINDS = new Set<string>(['domain', 'iova', 'iova-fast', 'dma-iova', 'coherent', 'pool-block']);
+/** ... and those whose handle is a bus address a register or descriptor may be given. */
+const HW_KINDS = new Set<string>(['dma-mapping', 'coherent', 'pool-block', 'dma-iova', 'iova', 'iova-fast']);
+/** Conversions to the device's format: what is stored with one is written for the hardware. */
+const HW_FORMAT = /^(cpu_to_(le|be)(16|32|64)|lower_32_bits|upper_32_bits)$/;
+
+/** Whether a value key carries the handle `h` as a whole name (`dma@1#0` is not in `dma@1#01`), not only loaded through it. */
+function carries(k: string, h: string): boolean {
+  for (let i = k.indexOf(h); i >= 0; i = k.indexOf(h, i + 1)) {
+    if (/[\w:@#]/.test(k[i - 1] ?? '') || /[\w@#]/.test(k[i + h.length] ?? '')) continue;
+    // As holds() (exec/ownership.ts): `*sb+0` and `sb+0->len` load through it, `4096*pfn+0` does not.
+    if (k[i - 1] === '*' && !/\d/.test(k[i - 2] ?? '')) continue;
+    const after = k.slice(i + h.length, i + h.length + 12);
+    if (/^(\+0)?(->|\.|\[)/.test(after) && !/^(\+0)?->pfn_(lo|hi)\b/.test(after)) continue;
+    return true;
+  }
+  return false;
+}
+
+/**
  * Calls that look at a handle but never keep it (DESIGN §2): register writes, conversions,
  * copies, checksums and comparisons of a buffer, logging, upper-case macros given a scalar.
  */
@@ -257,6 +283,53 @@ class Executor {
     return this.prefix ?? undefined;
   }
 
+
+  private guarded = new Map<number, boolean>();
+  /**
+   * A branch that only guards releases of what its condition tests: `if (x->dma) dma_unmap_single(
+   * dev, x->dma, ...)`, `if (dma_unmap_len(buf, len)) dma_unmap_page(dev, dma_unmap_addr(buf, dma),
+   * ...)`, no else. When the path cannot decide the condition, it does not know what the slot holds
+   * (a ring entry at a computed index in an unwind loop): the side that skips the release says
+   * nothing more about the resources the function holds than the side that takes it, and forking
+   * on it at every iteration multiplied the paths of every tx-map unwind loop past the budget. So
+   * the release is taken. The condition must name an object the release's handle names (not only
+   * its device): `if (flags & F) dma_unmap_single(dev, h, ...)` still forks.
+   */
+  private guardedRelease(id: number): boolean {
+    const hit = this.guarded.get(id);
+    if (hit !== undefined) return hit;
+    let out = false;
+    const blk = this.o.cfg.blocks[id];
+    const t = blk.term;
+    // Not in a helper's summary: there the condition tests what the caller passes (`if (iv_dma)
+    // dma_unmap_single(dev, iv_dma, ...)` given 0), and each call site decides it.
+    if (t.k === 'branch' && !this.o.asHelper) {
+      const arm = this.o.cfg.blocks[t.t];
+      const calls = arm.instrs.map((i) => (i.k === 'eval' ? stripParens(i.node) : null));
+      // Both sides meet again with nothing else done (the lowering puts an empty block on the else).
+      const next = (b: number): number => {
+        for (let n = 0; n < 8; n++) {
+          const x = this.o.cfg.blocks[b];
+          if (x.instrs.length || x.term.k !== 'jump' || x.loop) break;
+          b = x.term.to;
+        }
+        return b;
+      };
+      if (arm.term.k === 'jump' && next(arm.term.to) === next(t.f) && arm.instrs.length > 0 && arm.instrs.length <= 3
+        && calls.every((c) => c && (c.type === 'call_expression' || c.type === 'assignment_expression'))) {
+        const condIds = new Set(t.cond.text.match(/[A-Za-z_]\w*/g) ?? []);
+        out = calls.some((c) => {
+          if (c!.type !== 'call_expression') return false;
+          const name = c!.childForFieldName('function')?.text ?? '';
+          if (!lookupApi(name, this.o.config.wrappers)?.spec.releases) return false;
+          const args = c!.childForFieldName('arguments')?.namedChildren ?? [];
+          return args.slice(1).some((a) => (a.text.match(/[A-Za-z_]\w*/g) ?? []).some((n) => condIds.has(n) && !/^[A-Z_0-9]+$/.test(n)));
+        });
+      }
+    }
+    this.guarded.set(id, out);
+    return out;
+  }
 
   /** The path went through an unwind label (one only its gotos reach). */
   private unwound(st: State): boolean {
@@ -412,6 +485,7 @@ class Executor {
       }
       const t = blk.term;
       this.forkFailures(st, t.k === 'branch' ? t.cond : t.k === 'return' ? t.node : t.k === 'switch' ? t.value : null);
+      this.cur = t.k === 'branch' ? t.cond : t.k === 'return' ? t.node ?? undefined : t.k === 'switch' ? t.value : undefined;
       st.idx = 0;
       switch (t.k) {
         case 'jump':
@@ -439,6 +513,9 @@ class Executor {
           const r = this.decide(t.cond, st, failAt);
           if (r === true) { st.block = t.t; continue; }
           if (r === false) { st.block = t.f; continue; }
+          // `if (dma_unmap_len(tx_buffer, len)) dma_unmap_page(..., dma_unmap_addr(tx_buffer, dma), ...)`
+          // on a slot this path knows nothing of: the release is taken, not forked (guardedRelease).
+          if (this.guardedRelease(blk.id)) { r[0].block = t.t; return { kind: 'fork', states: [r[0]] }; }
           r[0].block = t.t;
           r[1].block = t.f;
           return { kind: 'fork', states: [r[0], r[1]] };
@@ -479,11 +556,15 @@ class Executor {
       return;
     }
     if (ins.k === 'assign') {
+      this.cur = ins.left.parent ?? ins.left;
       const v = this.ev(ins.right, st, failAt);
-      this.store(this.lpath(ins.left, st, failAt), v, st);
+      const p = this.lpath(ins.left, st, failAt);
+      this.storeUseAfterRelease(ins.left, ins.right, p, v, st);
+      this.store(p, v, st);
       return;
     }
     if (ins.k === 'eval') {
+      this.cur = ins.node;
       const v = this.ev(ins.node, st, failAt);
       void v;
       return;
@@ -499,6 +580,7 @@ class Executor {
       if (ins.init) st.mem.set(`local:${ins.name}.{}`, this.ev(ins.init, st, failAt));
       return;
     }
+    this.cur = ins.node;
     const v = ins.init ? this.ev(ins.init, st, failAt) : sym(`uninit:${ins.name}@${ins.node.startIndex}`);
     st.env.set(ins.name, v);
   }
@@ -977,6 +1059,7 @@ class Executor {
   private load(p: { env?: string; mem?: string }, st: State): Val {
     if (p.env !== undefined) return st.env.get(p.env) ?? sym('g:' + p.env);
     this.noteRead(p.mem!, st);
+    this.derefAfterRelease(p.mem!, st);
     const m = st.mem.get(p.mem!);
     if (m) return m;
     // A member of a union on the stack not written as such: whatever its other members hold.
@@ -992,6 +1075,7 @@ class Executor {
 
   private store(p: { env?: string; mem?: string }, v: Val, st: State): void {
     if (p.env !== undefined) { st.env.set(p.env, v); return; }
+    this.derefAfterRelease(p.mem!, st);
     if (this.unions.size) {
       // Writing one member of a union overwrites the others (`re.d64 = 0; re.s.addr = dma;`).
       const u = /^(local:\w+)\.(\w+)/.exec(p.mem!);
@@ -1030,6 +1114,7 @@ class Executor {
     if (!l || !r) return konst(0);
     const rv = this.ev(r, st, failAt);
     const p = this.lpath(l, st, failAt);
+    if (op === '=') this.storeUseAfterRelease(l, r, p, rv, st);
     let v = rv;
     if (op !== '=') {
       const old = this.load(p, st);
@@ -1097,6 +1182,7 @@ class Executor {
       return opaque(`${name}@${node.startIndex}`, ...vals);
     }
     const args = argNodes.map((a) => this.ev(a, st, failAt));
+    if (args.length && st.resources.some((r) => r.state === 'released')) this.callUseAfterRelease(node, name, args, argNodes, st);
     if (/^(container_of|container_of_const|list_entry)$/.test(name) && args[0] && argNodes[2]?.type === 'identifier') {
       return this.containerOf(args[0], argNodes[2].text);
     }
@@ -1111,6 +1197,8 @@ class Executor {
         for (const [p, v] of saved) { if (v === undefined) st.env.delete(p); else st.env.set(p, v); }
       }
     }
+    // A callee that may write what the function reads next (a new handle into `priv->dma`).
+    if (!NOT_KEEPING.test(name) && !PRINTING.test(name) && !FREE_OBJECT.test(name)) st.calls++;
     if (FREE_OBJECT.test(name)) {
       // Freed memory holds nothing: a handle whose only copy was in the object is lost with it
       // (`kfree(txq->txbuffs)` after an unwind that forgot the blocks stored in its slots).
@@ -1598,6 +1686,9 @@ class Executor {
         return v;
       }
       case 'iova_dma_addr': case 'iova_pfn': {
+        // Of a struct iova this path freed (__free_iova): a read of freed memory.
+        const freed = a[1] ? this.releasedIn(a[1], st, (r) => r.kind === 'iova', true) : undefined;
+        if (freed) this.usedAfterRelease(st, this.site(node, name), freed, 'iova', {}, argNodes[1]);
         const v = opaque(name, a[1] ?? konst(0));
         this.linkHandle(a[1], v, st);
         const lo = this.concrete(sym(`${key(a[1] ?? konst(0))}->pfn_lo`), st);
@@ -1667,6 +1758,13 @@ class Executor {
       const f = st.fact(v);
       if (f?.err !== undefined) return konst(f.err ? 1 : 0);
       return opaque('dma_mapping_error', v);
+    }
+
+    // Given what this path released (use-after-release); a dma_sync_*() only logs what it syncs.
+    this.apiUseAfterRelease(spec, site, raw, argMap, argNodes, st);
+    if (spec.sync) {
+      this.step(st, node, name, raw, this.sync(spec, site, arg, st, argNode));
+      return ret;
     }
 
     // __GFP_NOFAIL: the allocator loops until it succeeds (include/linux/gfp_types.h).
@@ -1909,6 +2007,7 @@ class Executor {
     r.releasedBy = site;
     r.releasedAfterEscape = isHandedOff(st, r);
     r.relSeq = st.events.length;
+    r.relCalls = st.calls;
     st.events = st.events.add({ k: 'release', site, res: r.id });
     const size = rel.fixedOrder !== undefined ? konst(rel.fixedOrder) : arg(rel.size);
     if (size && r.size) {
@@ -1932,6 +2031,227 @@ class Executor {
       }
     }
     void node;
+  }
+
+  // ---------------------------------------------------------------- syncs and uses after release
+
+  /**
+   * The resource a dma_sync_* names, found by its handle the way release() finds one: the handle
+   * itself, a value a branch proved equal to it, or the handle plus an offset (check_sync() looks
+   * the entry up by containment, kernel/dma/debug.c bucket_find_contain()). Live ones first.
+   */
+  private syncTarget(kinds: readonly string[], h: Val, st: State): { r: Resource; offset: Val } | undefined {
+    const hk = hkey(h);
+    const aliasKey = asSym(h) ? st.alias.get(asSym(h)!) : undefined;
+    const keys = [hk, ...(aliasKey ? [hkey(aliasKey)] : [])];
+    const candidates = st.resources.filter((r) => kinds.includes(r.kind));
+    const find = (ok: (r: Resource) => boolean): { r: Resource; offset: Val } | undefined => {
+      const exact = candidates.find((r) => ok(r) && r.handles.some((k) => keys.includes(k)));
+      if (exact) return { r: exact, offset: konst(0) };
+      // `dma_sync_single_for_cpu(dev, rx->dma + off, len, dir)`: the handle moved by an offset.
+      for (const r of candidates) {
+        const s = asSym(r.handleVal);
+        if (!ok(r) || !s || !h.t.some(([n, c]) => n === s && c === 1)) continue;
+        const off = sub(h, r.handleVal);
+        if (!off.t.some(([n]) => n === s)) return { r, offset: off };
+      }
+      return undefined;
+    };
+    const live = find((r) => r.state === 'live');
+    if (live) return live;
+    // Released, and nothing else that may still hold it (a mapping made again at the same sg list).
+    if (candidates.some((r) => r.state === 'maybe-released' && r.handles.some((k) => keys.includes(k)))) return undefined;
+    return find((r) => r.state === 'released' && !!r.releasedBy);
+  }
+
+  /**
+   * dma_sync_*(): acquires and releases nothing; logs what it syncs of the mapping its handle
+   * names, and what kernel/dma/debug.c check_sync() would say of it: an offset + size past the
+   * mapped size, an sg entry count other than the nents given to dma_map_sg(), a direction other
+   * than the mapping's (not for DMA_BIDIRECTIONAL mappings); and a sync of a released mapping.
+   */
+  private sync(spec: ApiSpec, site: SiteRef, arg: (i: number | undefined) => Val | undefined, st: State,
+    argNode: (i: number) => SyntaxNode | undefined): string {
+    const sy = spec.sync!;
+    const h = arg(sy.handle);
+    if (!h || isConst(h)) return 'ok';
+    const hit = this.syncTarget(sy.kinds, h, st);
+    if (!hit) return 'ok (a mapping this function did not make)';
+    const { r } = hit;
+    const size = arg(sy.size);
+    const dir = arg(sy.dir);
+    const offset = add(hit.offset, arg(sy.offset) ?? konst(0));
+    // The emulator's DMA-API debug runs check_sync() too, where the values are known (the run trace).
+    if (!this.o.asHelper && r.kind === 'dma-mapping' && size && dir && isConst(dir) && isConst(offset)) {
+      const addr = this.concrete(r.handleVal, st);
+      const bytes = isConst(size) ? size.c : r.size && provablyEqual(size, r.size) ? this.conc(r.size, st, 4096) : undefined;
+      if (addr !== undefined && bytes !== undefined) {
+        try { st.emu.sys.dmaSync(st.emu.device(key(arg(0) ?? konst(0))), addr + offset.c, bytes, dir.c, spec.name); } catch { /* the trace only */ }
+      }
+    }
+    if (r.state === 'released') {
+      this.usedAfterRelease(st, site, r, 'sync', {}, argNode(sy.handle));
+      return `synced after ${r.releasedBy!.api}() at line ${r.releasedBy!.line + 1} released it`;
+    }
+    st.events = st.events.add({
+      k: 'sync', site, res: r.id,
+      detail: { forCpu: sy.forCpu, size: size && show(size), offset: show(offset), dir: dir && isConst(dir) ? dir.c : undefined, mapped: r.size && show(r.size) },
+    });
+    const problem = (what: string, d: Record<string, unknown>) => {
+      st.events = st.events.add({ k: 'sync-problem', site, res: r.id, detail: { what, forCpu: sy.forCpu, ...d } });
+    };
+    if (r.kind === 'dma-mapping' && size && r.size) {
+      // Provably past the end: offset + size - mapped is known positive (exec/bounds.ts).
+      const over = sub(add(offset, size), r.size);
+      const s = this.signOf(over, st);
+      if (s.zero === false && s.neg === false) {
+        problem('range', { end: show(add(offset, size)), mapped: show(r.size), offset: show(offset), size: show(size) });
+      }
+    }
+    if (r.kind === 'dma-sg' && size && r.size && this.signOf(sub(size, r.size), st).zero !== true) {
+      // check_sync() compares the nents given to dma_map_sg() (sg_call_ents), not what it returned.
+      if (key(size) === r.ret) problem('nents-returned', { mapped: show(r.size) });
+      else if (this.differ(size, r.size, st)) problem('nents', { mapped: show(r.size), synced: show(size) });
+    }
+    if (dir && isConst(dir) && r.dir && isConst(r.dir) && r.dir.c !== 0 && dir.c !== r.dir.c) {
+      problem('direction', { mapped: r.dir.c, synced: dir.c });
+    }
+    return 'ok';
+  }
+
+  /**
+   * A resource this path released whose handle `v` carries (and that nothing live or possibly
+   * live carries too: a mapping made again into the same variable or sg list is that one).
+   */
+  private releasedIn(v: Val, st: State, kindOk: (r: Resource) => boolean, exact = false): Resource | undefined {
+    if (isConst(v) || !st.resources.length) return undefined;
+    const k = key(v);
+    const hk = hkey(v);
+    let hit: Resource | undefined;
+    for (const r of st.resources) {
+      if (!kindOk(r) || !r.handles.some((h) => h === hk || (!exact && carries(k, h)))) continue;
+      if (r.state !== 'released' || !r.releasedBy) return undefined;
+      hit ??= r;
+    }
+    return hit;
+  }
+
+  /**
+   * Log a use of a released resource, when the path surely still has the stale handle there: read
+   * from a local (a callee cannot change it; `foo(&dma)` renames it), or from memory no call has
+   * been able to write since the release (`ring_refill(r)` may have stored a new mapping in
+   * `r->dma`: the analysis does not see into it).
+   */
+  private usedAfterRelease(st: State, site: SiteRef, r: Resource, use: string, detail: Record<string, unknown> = {}, node?: SyntaxNode | boolean): void {
+    const unchanged = r.relCalls !== undefined && r.relCalls === st.calls;
+    if (!unchanged && !(node === true || (typeof node === 'object' && this.fromLocal(node, st)))) return;
+    st.events = st.events.add({ k: 'use-after-release', site, res: r.id, detail: { use, released: r.releasedBy, ...detail } });
+  }
+
+  /** An expression whose value comes from a local variable: `dma`, `(u32)dma`, `lower_32_bits(dma)`, `dma + off`. */
+  private fromLocal(node: SyntaxNode, st: State): boolean {
+    let n = stripParens(node);
+    for (let i = 0; i < 8; i++) {
+      if (n.type === 'cast_expression') { const v = n.childForFieldName('value'); if (!v) return false; n = stripParens(v); continue; }
+      if (n.type === 'call_expression' && HW_FORMAT.test(n.childForFieldName('function')?.text ?? '')) {
+        const a = n.childForFieldName('arguments')?.namedChildren[0];
+        if (!a) return false;
+        n = stripParens(a);
+        continue;
+      }
+      if (n.type === 'binary_expression' && /^[+-]$/.test(n.child(1)?.type ?? '')) {
+        const l = n.childForFieldName('left');
+        if (!l) return false;
+        n = stripParens(l);
+        continue;
+      }
+      break;
+    }
+    if (n.type !== 'identifier' || !st.env.has(n.text) || st.aggregates.has(n.text)) return false;
+    return asSym(st.env.get(n.text)!) !== 'local:' + n.text;
+  }
+
+  /**
+   * An API call given what this path released (docs/rules.md use-after-release): iommu_map() or
+   * iommu_unmap() on a domain after iommu_domain_free(), a freed struct iova or IOVA range, a
+   * freed coherent buffer mapped. Not a second release of the same kind (double-release says
+   * that), nor a mapping made again at the same sg list or IOVA (a new resource).
+   */
+  private apiUseAfterRelease(spec: ApiSpec, site: SiteRef, raw: Val[], argMap: number[] | undefined, argNodes: SyntaxNode[], st: State): void {
+    if (!st.resources.some((r) => r.state === 'released')) return;
+    const done = new Set<string>();
+    raw.forEach((v, j) => {
+      const i = argMap ? argMap.indexOf(j) : j;
+      const r = this.releasedIn(v, st, (x) => {
+        if (!USED_KINDS.has(x.kind) || done.has(x.id)) return false;
+        if (spec.releases?.kinds.includes(x.kind)) return false;
+        if (spec.sync?.kinds.includes(x.kind)) return false;
+        if (spec.acquires?.kind === x.kind) return false;
+        return true;
+      });
+      if (!r) return;
+      done.add(r.id);
+      this.usedAfterRelease(st, site, r, 'api', { arg: i }, argNodes[j]);
+    });
+  }
+
+  /** What a statement does with a released handle outside the API: a register write, a descriptor store, a deref. */
+  private cur?: SyntaxNode;
+  private curSite(api: string): SiteRef | undefined {
+    return this.cur ? this.site(this.cur, api) : undefined;
+  }
+
+  /**
+   * A call outside the API given a released handle where that is surely a use: a register or
+   * descriptor write accessor given the bus address as its value (writel(lower_32_bits(dma), reg)),
+   * a copy or memset through a freed coherent buffer's CPU pointer. Logging, conversions and
+   * unknown callees are not uses (a `%pad` print of the stale handle is fine).
+   */
+  private callUseAfterRelease(node: SyntaxNode, name: string, args: Val[], argNodes: SyntaxNode[], st: State): void {
+    if (WRITE_ACCESSOR.test(name) && args[0]) {
+      const r = this.releasedIn(args[0], st, (x) => HW_KINDS.has(x.kind));
+      if (r) this.usedAfterRelease(st, this.site(node, name), r, 'register', {}, argNodes[0]);
+      return;
+    }
+    if (COPY.test(name) || /^(memset|memset_io|memcpy_fromio)$/.test(name)) {
+      const idx = name === 'memset' || name === 'memset_io' ? [0] : [0, 1];
+      for (const i of idx) {
+        const r = args[i] && this.releasedIn(args[i], st, (x) => (x.kind === 'coherent' || x.kind === 'pool-block') && x.handles[0] === hkey(args[i]), true);
+        if (r) { this.usedAfterRelease(st, this.site(node, name), r, 'deref', { path: `${name}()` }, argNodes[i]); return; }
+      }
+    }
+  }
+
+  /** `desc->addr = cpu_to_le64(dma)` after the unmap: the device is given the stale address. */
+  private storeUseAfterRelease(left: SyntaxNode, right: SyntaxNode, p: { env?: string; mem?: string }, v: Val, st: State): void {
+    if (p.mem === undefined || p.mem.startsWith('local:') || isConst(v)) return;
+    const r0 = stripParens(right);
+    const fname = r0.type === 'call_expression' ? r0.childForFieldName('function')?.text ?? '' : '';
+    if (!HW_FORMAT.test(fname)) return;
+    const r = this.releasedIn(v, st, (x) => HW_KINDS.has(x.kind));
+    if (!r) return;
+    const stmt = left.parent ?? left;
+    this.usedAfterRelease(st, this.site(stmt, fname), r, 'descriptor', { target: left.text.slice(0, 60), conv: fname }, right);
+  }
+
+  /** A load or store through a freed coherent buffer's (or pool block's) CPU pointer. */
+  private derefAfterRelease(path: string, st: State): void {
+    if (!this.cur) return;
+    for (const r of st.resources) {
+      if (r.state !== 'released' || !r.releasedBy || (r.kind !== 'coherent' && r.kind !== 'pool-block')) continue;
+      const h = r.handles[0];
+      if (!h) continue;
+      const at = path.startsWith('*') ? path.slice(1) : path;
+      if (!at.startsWith(h) || !/^(\+0)?(->|\.|\[|$)/.test(at.slice(h.length))) continue;
+      if (at === h || at === h + '+0') { if (!path.startsWith('*')) continue; }
+      if (st.resources.some((x) => x !== r && x.state !== 'released' && x.handles.includes(h))) continue;
+      const site = this.curSite('deref');
+      const text = this.cur.text.replace(/\s+/g, ' ');
+      // Through a pointer a local still holds (`rsp->status`), or one no callee could have replaced.
+      const local = [...st.env.values()].some((v) => hkey(v) === h);
+      if (site) this.usedAfterRelease(st, site, r, 'deref', { path: `\`${text.length > 60 ? text.slice(0, 57) + '...' : text}\`` }, local);
+      return;
+    }
   }
 
   /** Run the call on the emulator; returns the printable result. */

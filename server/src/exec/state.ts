@@ -56,6 +56,8 @@ export interface Resource {
   /** Order on the path: events logged before its acquisition, and before its release. */
   seq: number;
   relSeq?: number;
+  /** State.calls when it was released (use-after-release: a callee may have stored a new handle since). */
+  relCalls?: number;
   /**
    * Set at the path's exit by the ownership model (exec/ownership.ts): how the caller can reach
    * it there ("stored in priv->dma", "returned"), or undefined when the function still owns it.
@@ -99,7 +101,13 @@ export interface ExecEvent {
     /** A helper of the file called with these objects (its arguments' roots). */
     | 'helper-call'
     /** An iommu_dma_* call on a device whose domain has no DMA cookie (detail.domain: its type). */
-    | 'no-cookie';
+    | 'no-cookie'
+    /** A dma_sync_* of a resource found by its handle (detail: the sizes, offset, nents, direction). */
+    | 'sync'
+    /** A dma_sync_* that DMA-API debug's check_sync() would complain of (detail.what says which check). */
+    | 'sync-problem'
+    /** A released resource used again on the path (detail.use says how, detail.released where). */
+    | 'use-after-release';
   site: SiteRef;
   res?: string;
   detail?: Record<string, unknown>;
@@ -126,7 +134,7 @@ export class Log<T> implements Iterable<T> {
 
 /** Events that only record what happened (the resources and checks say the rest): the others are
  * what a checker reports from the path itself (a mismatched size, a second release...). */
-const PLAIN_EVENTS = new Set<ExecEvent['k']>(['acquire', 'release', 'fail', 'helper-call', 'unknown-release']);
+const PLAIN_EVENTS = new Set<ExecEvent['k']>(['acquire', 'release', 'fail', 'helper-call', 'unknown-release', 'sync']);
 
 /** Values that matter for merging states: constants and what the kernel API returned. */
 const API_VALUE = /\w@\d+#\d+/;
@@ -181,6 +189,8 @@ export class State {
   /** The path took the warning side of `if (WARN_ON(x))` (here or in a helper that failed):
    * the developer asserts it does not happen, so what it abandons is not reported. */
   warned = false;
+  /** Calls made on the path that may write memory the function reads (unknown callees, helpers). */
+  calls = 0;
   emu!: EmuBridge;
 
   fork(): State {
@@ -209,6 +219,7 @@ export class State {
     s.kept = this.kept;
     s.unknownReleases = this.unknownReleases;
     s.warned = this.warned;
+    s.calls = this.calls;
     s.emu = this.emu.fork();
     return s;
   }

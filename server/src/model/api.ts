@@ -70,10 +70,29 @@ export interface Release {
   domain?: number;
 }
 
+/**
+ * dma_sync_*: moves ownership of a live streaming mapping between CPU and device; acquires and
+ * releases nothing. The mapping is found by its handle as releases find theirs
+ * (kernel/dma/debug.c check_sync()).
+ */
+export interface Sync {
+  kinds: ResourceKind[];
+  /** Argument that carries the handle (the dma_addr_t, the scatterlist, the sg_table). */
+  handle: number;
+  /** dma_sync_single_range_*: the offset into the mapping. */
+  offset?: number;
+  /** Bytes synced; for dma_sync_sg_* the entry count (compared with the nents given to dma_map_sg()). */
+  size?: number;
+  dir: number;
+  /** _for_cpu (true) or _for_device. */
+  forCpu: boolean;
+}
+
 export interface ApiSpec {
   name: string;
   acquires?: Acquire;
   releases?: Release;
+  sync?: Sync;
   failure?: Failure;
   /** The result must be checked (missing-error-path). */
   mustCheck?: boolean;
@@ -142,6 +161,24 @@ const table: ApiSpec[] = [
     acquires: { kind: 'dma-sgtable', handle: { outArg: 1 }, dev: 0, dir: 2 },
     doc: 'Maps an sg_table; 0 or a negative errno. Released by dma_unmap_sgtable().' },
   { name: 'dma_unmap_sgtable', releases: { kinds: ['dma-sgtable'], handle: 1, dir: 2 }, doc: 'Unmaps an sg_table.' },
+  // include/linux/dma-mapping.h: the syncs (the _range_ ones are the plain ones at addr + offset;
+  // the sgtable ones pass sgt->orig_nents).
+  { name: 'dma_sync_single_for_cpu', sync: { kinds: ['dma-mapping'], handle: 1, size: 2, dir: 3, forCpu: true },
+    doc: 'Gives a streaming mapping back to the CPU (size bytes from the handle); the mapping stays.' },
+  { name: 'dma_sync_single_for_device', sync: { kinds: ['dma-mapping'], handle: 1, size: 2, dir: 3, forCpu: false },
+    doc: 'Gives a streaming mapping back to the device after CPU access.' },
+  { name: 'dma_sync_single_range_for_cpu', sync: { kinds: ['dma-mapping'], handle: 1, offset: 2, size: 3, dir: 4, forCpu: true },
+    doc: 'dma_sync_single_for_cpu() of size bytes at handle + offset.' },
+  { name: 'dma_sync_single_range_for_device', sync: { kinds: ['dma-mapping'], handle: 1, offset: 2, size: 3, dir: 4, forCpu: false },
+    doc: 'dma_sync_single_for_device() of size bytes at handle + offset.' },
+  { name: 'dma_sync_sg_for_cpu', sync: { kinds: ['dma-sg'], handle: 1, size: 2, dir: 3, forCpu: true },
+    doc: 'Gives a mapped scatterlist back to the CPU; nents must be the value passed to dma_map_sg().' },
+  { name: 'dma_sync_sg_for_device', sync: { kinds: ['dma-sg'], handle: 1, size: 2, dir: 3, forCpu: false },
+    doc: 'Gives a mapped scatterlist back to the device; nents must be the value passed to dma_map_sg().' },
+  { name: 'dma_sync_sgtable_for_cpu', sync: { kinds: ['dma-sgtable'], handle: 1, dir: 2, forCpu: true },
+    doc: 'dma_sync_sg_for_cpu() of an sg_table (its orig_nents).' },
+  { name: 'dma_sync_sgtable_for_device', sync: { kinds: ['dma-sgtable'], handle: 1, dir: 2, forCpu: false },
+    doc: 'dma_sync_sg_for_device() of an sg_table (its orig_nents).' },
   { name: 'dma_alloc_coherent', failure: 'null', mustCheck: true,
     acquires: { kind: 'coherent', handle: 'ret', alsoOut: 2, dev: 0, size: 1 },
     doc: 'Allocates coherent DMA memory; NULL on failure. Released by dma_free_coherent() with the same size, CPU address and handle.' },
