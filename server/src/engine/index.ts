@@ -562,7 +562,7 @@ function toTrace(p: PathRecord): PathTrace {
   return {
     label: p.label,
     failAt: p.failAt,
-    exit: `leaves at line ${p.exit.line + 1}: ${p.exit.text}${p.exit.failure === true ? ' (failure)' : p.exit.failure === false ? ' (success)' : ''}`,
+    exit: p.state.oops ? `stops at line ${p.exit.line + 1}: kernel oops: ${p.state.oops.why}` : `leaves at line ${p.exit.line + 1}: ${p.exit.text}${p.exit.failure === true ? ' (failure)' : p.exit.failure === false ? ' (success)' : ''}`,
     steps: p.state.steps.toArray(),
     snapshots: snaps,
   };

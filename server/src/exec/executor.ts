@@ -442,6 +442,7 @@ class Executor {
     for (;;) {
       this.work++;
       if (--budget < 0) return { kind: 'exit', exit: { line: 0, col: 0, text: 'path cut (step budget)', failure: undefined, value: null } };
+      if (st.oops) return { kind: 'exit', exit: { line: st.oops.site.line, col: st.oops.site.col, text: `path cut (kernel oops: ${st.oops.why})`, failure: undefined, value: null } };
       const blk = this.o.cfg.blocks[st.block];
       if (st.resume) st.resume = false;
       else if (st.idx === 0) {
@@ -2408,7 +2409,10 @@ class Executor {
           // The device's domain has no IOVA cookie (an UNMANAGED or identity domain attached in
           // its place, or no IOMMU): dma-iommu would dereference a NULL cookie.
           st.events = st.events.add({ k: 'no-cookie', site: this.lastSite!, detail: { domain: info?.type ?? 'none' } });
-          return '-> 0 (no DMA cookie)';
+          // iommu_dma_alloc_iova() reads cookie->iovad first thing: the kernel oopses, and this
+          // thread of the kernel runs nothing after it (nor does the path).
+          if (!this.o.asHelper) st.oops = { site: this.lastSite!, why: `${this.lastSite!.api}() dereferences the NULL DMA cookie of ${info ? `the ${info.type} domain` : 'a device with no IOMMU domain'}` };
+          return '-> Oops (NULL DMA cookie)';
         }
         const shift = Math.log2(e.granule);
         if (base) {

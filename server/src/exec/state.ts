@@ -189,6 +189,11 @@ export class State {
   /** The path took the warning side of `if (WARN_ON(x))` (here or in a helper that failed):
    * the developer asserts it does not happen, so what it abandons is not reported. */
   warned = false;
+  /**
+   * The kernel would oops here (dma-iommu dereferencing the NULL cookie of a domain that has none):
+   * the path ends at this site, as the kernel's thread does; nothing after it runs.
+   */
+  oops?: { site: SiteRef; why: string };
   /** Calls made on the path that may write memory the function reads (unknown callees, helpers). */
   calls = 0;
   emu!: EmuBridge;
@@ -219,6 +224,7 @@ export class State {
     s.kept = this.kept;
     s.unknownReleases = this.unknownReleases;
     s.warned = this.warned;
+    s.oops = this.oops;
     s.calls = this.calls;
     s.emu = this.emu.fork();
     return s;

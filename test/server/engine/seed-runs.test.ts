@@ -104,8 +104,13 @@ test('the IOMMU_DOMAIN_DMA test module (seed 000): the module\'s own domain has 
   inOrder(out, [
     /^line \d+: iommu_domain_alloc\(&pci_bus_type\) -> unmanaged domain #\d+/,
     /^line \d+: iommu_attach_device\(.*\) -> 0/,
-    /^line \d+: iommu_dma_alloc_iova\(.*, 0x100000, 0xffffffff\) -> 0 \(no DMA cookie\)/,
+    /^line \d+: iommu_dma_alloc_iova\(.*, 0x100000, 0xffffffff\) -> Oops \(NULL DMA cookie\)/,
+    // The kernel's thread ends in the oops: the run stops there, as the seed's module did.
+    /^exit: stops at line 40: kernel oops: iommu_dma_alloc_iova\(\) dereferences the NULL DMA cookie of the unmanaged domain$/,
+    /^finding: line 40: .*\[no-dma-cookie\]$/,
   ], 'cookie');
+  assert.doesNotMatch(out, /^line (4[1-9]|[5-9]\d):/m, 'nothing after the oops runs');
+  assert.doesNotMatch(out, /missing-error-path/, 'an oopsing call is not an unchecked one');
 });
 
 test('smmu.mode: the same seed run in each boot mode', () => {
