@@ -131,6 +131,17 @@ const HW_KINDS = new Set<string>(['dma-mapping', 'coherent', 'pool-block', 'dma-
 /** Conversions to the device's format: what is stored with one is written for the hardware. */
 const HW_FORMAT = /^(cpu_to_(le|be)(16|32|64)|lower_32_bits|upper_32_bits)$/;
 
+/** How a run trace shows a call of a same-file helper that succeeded: what its body was read to do. */
+function helperResult(s: Summary): string | undefined {
+  const kinds = new Set<string>([...s.releases, ...s.released.flatMap((r) => r.kinds)]);
+  const what: string[] = [];
+  if (kinds.size) what.push(`releases ${[...kinds].map((k) => KIND_NAME[k as keyof typeof KIND_NAME] ?? k).join(', ')} on some paths`);
+  if (s.keeps) what.push('keeps what it is given');
+  if (!what.length && !s.fails) return undefined;
+  const fails = s.fails === 'neg-errno' ? '0' : s.fails === 'err-ptr' ? 'a pointer' : s.fails === 'null' ? 'non-NULL' : 'done';
+  return `-> ${fails} (a helper of this file${what.length ? ': ' + what.join('; ') : ''})`;
+}
+
 /** Whether a value key carries the handle `h` as a whole name (`dma@1#0` is not in `dma@1#01`), not only loaded through it. */
 function carries(k: string, h: string): boolean {
   for (let i = k.indexOf(h); i >= 0; i = k.indexOf(h, i + 1)) {
@@ -1464,6 +1475,11 @@ class Executor {
           st.addFact(ret, summary.fails === 'neg-errno' ? { zero: true, neg: false } : summary.fails === 'err-ptr' ? { err: false } : { zero: false });
         }
       }
+      // The trace says the call was made and what the helper's body was read to do (a run of
+      // vfio_pin_map_dma() shows vfio_iommu_map() between the pins); the helper runs by itself
+      // with `run FILE:helper`.
+      const shown = st.failed?.at === node.startIndex ? undefined : helperResult(summary);
+      if (shown) this.step(st, node, name, args, shown);
       return ret;
     }
     return ret;

@@ -92,8 +92,16 @@ test('pva_dma_alloc_and_map_at (seed 000): iommu_dma_alloc_iova at a chosen IOVA
 
 test('vfio_pin_map_dma (seed 000 "iova 地址分配"): pin a chunk of user pages, clean under check', () => {
   const out = run('vfio_pin_map_dma.c:vfio_pin_map_dma');
-  inOrder(out, [/^== .*vfio_pin_map_dma\(\) — all calls succeed/, /^line \d+: vfio_pin_pages_remote\(dma, .*&pfn, /, /^exit: /], 'vfio');
+  // Chunk by chunk: pin, then map the chunk into every domain of the container (the helper's body read).
+  inOrder(out, [/^== .*vfio_pin_map_dma\(\) — all calls succeed/, /^line 61: vfio_pin_pages_remote\(dma, .*&pfn, /,
+    /^line 71: vfio_iommu_map\(iommu, dma->iova \+ dma->size, .*\) -> 0 \(a helper of this file: releases IOMMU mapping on some paths/,
+    /^line 61: vfio_pin_pages_remote\(/, /^line 71: vfio_iommu_map\(/, /^exit: /], 'vfio');
   assert.doesNotMatch(out, /^finding:/m);
+  // A chunk that fails to map: its pins are undone, and vfio_remove_dma() undoes the chunks before it.
+  const failed = run('vfio_pin_map_dma.c:vfio_pin_map_dma', ['--fail', '1']);
+  inOrder(failed, [/vfio_iommu_map\(\) at line 71 fails/, /^line 71: vfio_iommu_map\(.*\) -> -errno \(injected failure\)/,
+    /^line 74: vfio_unpin_pages_remote\(/, /^line 88: vfio_remove_dma\(iommu, dma\)/, /^exit: leaves at line 90: return ret; \(failure\)/], 'vfio --fail 1');
+  assert.doesNotMatch(failed, /^finding:/m);
   const helper = run('vfio_pin_map_dma.c:vfio_iommu_map');
   inOrder(helper, [/^line \d+: iommu_map\(iter:d->domain, iova, 4096\*pfn, 4096\*npage, .*\) -> 0/, /^ {4}\[iommu-map\] /], 'vfio_iommu_map');
   assert.doesNotMatch(helper, /unreserved-iova/, 'the container\'s own domain: no unreserved-iova');
