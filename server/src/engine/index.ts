@@ -449,13 +449,27 @@ class FileContext {
     return out;
   }
 
+  private lowered = new Map<FunctionInfo, { fn: SyntaxNode; cfg: ReturnType<typeof buildCfg> }>();
+  /**
+   * A function's plain copy and its CFG, made once: a helper is read for its summary and analysed
+   * as a function of its own, from the same nodes (the executor reads both, writes neither).
+   */
+  private lower(f: FunctionInfo): { fn: SyntaxNode; cfg: ReturnType<typeof buildCfg> } {
+    let l = this.lowered.get(f);
+    if (!l) {
+      const fn = toPlain(f.node, this.text);
+      l = { fn, cfg: buildCfg(fn.childForFieldName('body') ?? fn) };
+      this.lowered.set(f, l);
+    }
+    return l;
+  }
+
   /** Explore a helper's body for its summary (engine/summaries.ts); a small budget of its own. */
   private readHelper(f: FunctionInfo, summaries: Map<string, Summary>): Exploration | undefined {
     try {
-      const fn = toPlain(f.node, this.text);
-      const body = fn.childForFieldName('body');
+      const { fn, cfg } = this.lower(f);
       return explore({
-        config: this.config, cfg: buildCfg(body ?? fn), fn, params: f.params.map((p) => p.name),
+        config: this.config, cfg, fn, params: f.params.map((p) => p.name),
         returnsPointer: f.returnsPointer, returnsZero: /\breturn\s+(0|-EINPROGRESS)\s*;/.test(f.node.text),
         defines: this.defines, evalDefine: (s) => defineExpr(s), summaries, inlines: this.inlines(),
         snapshots: false, asHelper: true, deadline: Date.now() + this.config.budget.timeMsPerFunction, maxPaths: 16,
@@ -488,10 +502,13 @@ class FileContext {
     let result: FunctionResult;
     try {
       // The executor walks the same nodes on every path: give it a plain copy of the function.
-      const fn = toPlain(f.node, this.text);
+      const l = this.lower(f);
+      const fn = l.fn;
       const body = fn.childForFieldName('body');
       const picked = run?.selection && body ? selectedStatements(body, run.selection) : undefined;
-      const cfg = picked?.length ? buildCfgFromStatements(picked) : buildCfg(body ?? fn);
+      const cfg = picked?.length ? buildCfgFromStatements(picked) : l.cfg;
+      // Analysed once: the copy is not needed again (a summary read later is made from it only before).
+      this.lowered.delete(f);
       const ex = explore({
         config: this.config, cfg, fn, params: f.params.map((p) => p.name),
         returnsPointer: f.returnsPointer,
