@@ -191,7 +191,7 @@ async function runCli() {
   for (let i = 0; i < files.length; i += chunkSize) chunks.push(files.slice(i, i + chunkSize));
 
   const sum = {
-    files: 0, functions: 0, apiFunctions: 0, overBudget: 0, findings: {}, crashes: [], timeouts: [],
+    files: 0, functions: 0, apiFunctions: 0, overBudget: 0, overBudgetFunctions: [], findings: {}, crashes: [], timeouts: [],
     parse: { errorNodes: 0, apiCallsInErrors: 0, apiCalls: 0, millis: 0 }, peakRssKb: 0,
   };
   const slowest = [];
@@ -249,7 +249,10 @@ async function runCli() {
       for (const fn of fr.functions) {
         sum.functions++;
         if (fn.usesApi) sum.apiFunctions++;
-        if (fn.overBudget) sum.overBudget++;
+        if (fn.overBudget) {
+          sum.overBudget++;
+          sum.overBudgetFunctions.push({ file: relative(dir, resolve(root, fr.uri)), function: fn.name, why: fn.overBudget });
+        }
         for (const f of fn.findings) sum.findings[f.rule] = (sum.findings[f.rule] ?? 0) + 1;
         if (findingsOut) for (const f of fn.findings) keepFinding(fr.uri, fn.name, f);
       }
@@ -297,6 +300,7 @@ async function runCli() {
   console.log(`wall time                 ${wall.toFixed(1)} s`);
   console.log(`peak RSS                  ${(sum.peakRssKb / 1024).toFixed(0)} MiB ${timeBin ? '(largest CLI process, all its threads, /usr/bin/time -v)' : '(max of this process, resourceUsage)'}`);
   console.log(`slowest chunks            ${slowest.slice(0, 3).map((s) => `${s.files} ${(s.ms / 1000).toFixed(1)} s`).join('; ')}`);
+  sum.overBudgetFunctions.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : a.function < b.function ? -1 : a.function > b.function ? 1 : 0));
   if (jsonOut) writeFileSync(jsonOut, JSON.stringify({ ...sum, wallSeconds: wall, slowest: slowest.slice(0, 20) }, null, 2) + '\n');
   if (findingsOut) {
     const cmp = (a, b) => (a < b ? -1 : a > b ? 1 : 0);

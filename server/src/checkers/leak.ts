@@ -294,7 +294,34 @@ export function checkLeak(ctx: CheckContext): Finding[] {
   const walks = (p: PathRecord, r: Resource): boolean => {
     if (!ctx.node) return false;
     const block = enclosingBlock(ctx.node, p.exit.line, p.exit.col);
-    return !!block && block !== ctx.node.childForFieldName('body') && loopReleases(block, r.kind);
+    return (!!block && block !== ctx.node.childForFieldName('body') && loopReleases(block, r.kind)) || walksBackTo(p, r);
+  };
+  // After the failure the path went through a loop that releases (itself or through a helper of
+  // the file) and stops at the object holding this resource (`for (;;) { tx_bi = &ring->tx_bi[i];
+  // i40e_unmap_and_free_tx_resource(ring, tx_bi); if (tx_bi == first) break; ... }`, the resource
+  // stored in first->dma): its last iteration releases it, at a slot the path cannot match to it.
+  const walksBackTo = (p: PathRecord, r: Resource): boolean => {
+    const m = r.escaped?.startsWith('stored in ') ? /^[*&(]*(?:param:|local:|g:)?([A-Za-z_]\w*)/.exec(r.escaped.slice(10)) : null;
+    if (!m || !ctx.node || p.state.failSeq === undefined) return false;
+    const stops = new RegExp(`(==|!=)\\s*${m[1]}\\b(?!\\s*(->|\\.|\\[))|\\b${m[1]}\\s*(==|!=)`);
+    const lines: number[] = [];
+    let n = 0;
+    for (const e of p.state.events) {
+      if (n++ >= p.state.failSeq && (e.k === 'release' || e.k === 'unknown-release' || e.k === 'helper-call')) lines.push(e.site.line);
+    }
+    if (!lines.length) return false;
+    let found = false;
+    const visit = (x: SyntaxNode) => {
+      if (found) return;
+      // The test that stops the walk comes after a release in it: a walk that stops before it
+      // releases (`if (tx_bi == first) break; unmap(tx_bi);`) leaves the holder's resource alone.
+      const at = /^(for|while|do)_statement$/.test(x.type) ? x.text.search(stops) : -1;
+      const stopRow = at < 0 ? -1 : x.startPosition.row + (x.text.slice(0, at).match(/\n/g)?.length ?? 0);
+      if (at >= 0 && lines.some((l) => l >= x.startPosition.row && l < stopRow)) { found = true; return; }
+      for (const c of x.namedChildren) visit(c);
+    };
+    visit(ctx.node);
+    return found;
   };
   const out: Finding[] = [];
   const done = new Set<number>();

@@ -295,6 +295,51 @@ class Executor {
   }
 
 
+  private liveSets?: Map<number, Set<string> | undefined>;
+  /**
+   * The names whose values the merge key at join `id` keeps (ir/cfg.ts liveAtJoins), less the ring
+   * indices of wrap idioms (`if (i == ring->count) i = 0;`, `if (++i >= count) i = 0`): the 0
+   * would keep a wrapped path apart from every other at each join, and a ring index never decides
+   * what the function holds (the slots it names are symbolic either way).
+   */
+  private liveAt(id: number): Set<string> | undefined {
+    this.liveSets ??= new Map();
+    if (this.liveSets.has(id)) return this.liveSets.get(id);
+    this.live ??= liveAtJoins(this.o.cfg);
+    let l = this.live.get(id);
+    const wraps = (this.wraps ??= this.wrapVars());
+    if (l && wraps.size && [...wraps].some((w) => l!.has(w))) l = new Set([...l].filter((n) => !wraps.has(n)));
+    this.liveSets.set(id, l);
+    return l;
+  }
+
+  private wraps?: Set<string>;
+  private wrapVars(): Set<string> {
+    const out = new Set<string>();
+    for (const b of this.o.cfg.blocks) {
+      const t = b.term;
+      if (t.k !== 'branch') continue;
+      // `i == ring->count`, `++i >= count`: an index against a bound that is not a constant
+      // (`if (tmp == 1) tmp = 0;` is a value the function computes with, not a ring index).
+      const c = stripParens(t.cond);
+      if (c.type !== 'binary_expression' || !/^(==|>=|>)$/.test(c.child(1)?.type ?? '')) continue;
+      let v = c.childForFieldName('left');
+      if (v?.type === 'update_expression') v = v.namedChildren[0] ?? null;
+      const bound = c.childForFieldName('right');
+      if (v?.type !== 'identifier' || !bound || /^(number_literal|char_literal)$/.test(bound.type)) continue;
+      const m = [c.text, v.text];
+      for (const ins of this.o.cfg.blocks[t.t].instrs) {
+        if (ins.k !== 'eval') continue;
+        const n = stripParens(ins.node);
+        if (n.type !== 'assignment_expression' || n.child(1)?.type !== '=') continue;
+        const l = n.childForFieldName('left');
+        const r = n.childForFieldName('right');
+        if (l?.type === 'identifier' && l.text === m[1] && r?.type === 'number_literal') out.add(m[1]);
+      }
+    }
+    return out;
+  }
+
   private guarded = new Map<number, boolean>();
   /**
    * A branch that only guards releases of what its condition tests: `if (x->dma) dma_unmap_single(
@@ -483,7 +528,7 @@ class Executor {
           return { kind: 'exit', exit: { line: 0, col: 0, text: 'path cut (backward goto)', failure: undefined, value: null } };
         }
         if (this.o.cfg.joins.has(blk.id)) {
-          const d = st.digest(this.o.asHelper, (this.live ??= liveAtJoins(this.o.cfg)).get(blk.id));
+          const d = st.digest(this.o.asHelper, this.liveAt(blk.id));
           if (seen.has(d)) return { kind: 'fork', states: [] };
           seen.add(d);
         }
