@@ -76,6 +76,14 @@ export interface Domain {
   freed: boolean;
   /** PASID attachments (iommu_attach_device_pasid) */
   pasids: { dev: number; pasid: number }[];
+  /**
+   * Ranges iommu_unmap_fast() took out of the page table whose IOTLB invalidation is still
+   * gathered (iommu_iotlb_sync() / flush_iotlb_all not yet called): the IOTLB may still translate
+   * them to the old pages. `tag` is the caller's label for the unmap.
+   */
+  unsynced?: { iova: number; size: number; tag: string }[];
+  /** The gather of those unmaps (struct iommu_iotlb_gather). */
+  gather?: IotlbGather;
 }
 
 export interface Device {
@@ -274,7 +282,8 @@ export class Machine {
   ownDomain(id: number): Domain {
     const d = this.domains.get(id)!;
     if (d.o === this.ctx.tok) return d;
-    const c: Domain = { ...d, o: this.ctx.tok, devices: d.devices.slice(), pasids: d.pasids.slice(), cookie: d.cookie ? { ...d.cookie, fq: d.cookie.fq ? d.cookie.fq.slice() : null } : null };
+    const c: Domain = { ...d, o: this.ctx.tok, devices: d.devices.slice(), pasids: d.pasids.slice(),
+      unsynced: d.unsynced?.slice(), gather: d.gather ? { ...d.gather } : undefined, cookie: d.cookie ? { ...d.cookie, fq: d.cookie.fq ? d.cookie.fq.slice() : null } : null };
     this.domains.set(id, c);
     return c;
   }
@@ -618,6 +627,32 @@ export class Machine {
     const n = this.iommuUnmapGather(d, iova, size, g);
     this.iotlbSync(d, g);
     this.log.emitLazy({ kind: 'iommu-unmap', domain: d.id, iova, size, unmapped: n }, () => `iommu_unmap(domain ${d.id}, ${hex(iova)}, size ${hex(size)}) = ${hex(n)}`);
+    return n;
+  }
+
+  /**
+   * iommu_unmap_fast(): __iommu_unmap() into the caller's gather, no invalidation: until
+   * iommu_iotlb_sync() the IOTLB may still hold the range (include/linux/iommu.h).
+   */
+  iommuUnmapFast(id: number, iova: number, size: number, tag: string): number {
+    const d = this.ownDomain(id);
+    d.gather ??= newGather();
+    const n = this.iommuUnmapGather(d, iova, size, d.gather);
+    if (n) (d.unsynced ??= []).push({ iova, size: n, tag });
+    this.log.emitLazy({ kind: 'iommu-unmap', domain: d.id, iova, size, unmapped: n }, () => `iommu_unmap_fast(domain ${d.id}, ${hex(iova)}, size ${hex(size)}) = ${hex(n)}; IOTLB invalidation gathered, not yet done`);
+    return n;
+  }
+
+  /** iommu_iotlb_sync() of the gathered fast unmaps (or flush_iotlb_all when `all`): the stale entries go. */
+  syncGathered(id: number, all: boolean): number {
+    const d0 = this.domains.get(id);
+    if (!d0 || (!d0.unsynced?.length && !all)) return 0;
+    const d = this.ownDomain(id);
+    const n = d.unsynced?.length ?? 0;
+    if (all) this.flushIotlbAll(d);
+    else if (d.gather) this.iotlbSync(d, d.gather);
+    d.unsynced = [];
+    d.gather = undefined;
     return n;
   }
 

@@ -77,6 +77,12 @@ export interface System {
   domainInfo(domain: number): { type: string; hasCookie: boolean; pgsizeBitmap: number; iovad: number | null };
   map(domain: number, iova: number, paddr: number, size: number, prot: number): number;
   unmap(domain: number, iova: number, size: number): number;
+  /** iommu_unmap_fast(): unmapped, the IOTLB invalidation only gathered (`tag` labels the unmap). */
+  unmapFast(domain: number, iova: number, size: number, tag: string): number;
+  /** iommu_iotlb_sync(domain, gather), or iommu_flush_iotlb_all() when `all`: how many gathered unmaps it invalidated. */
+  iotlbSync(domain: number, all?: boolean): number;
+  /** The fast-unmapped ranges of the domain the IOTLB may still translate (not yet synced). */
+  unsyncedRanges(domain: number): { iova: number; size: number; tag: string }[];
   iovaToPhys(domain: number, iova: number): number;
   dmaMap(dev: number, paddr: number, size: number, dir: number, fn: string): number;
   dmaUnmap(dev: number, addr: number, size: number, dir: number, fn: string): void;
@@ -341,6 +347,17 @@ class SystemImpl implements System {
     const d = this.dom(domain);
     if (!d) return 0;
     return this.m.iommuUnmap(d, iova, size);
+  }
+  unmapFast(domain: number, iova: number, size: number, tag: string): number {
+    const d = this.dom(domain);
+    if (!d) return 0;
+    return this.m.iommuUnmapFast(d.id, iova, size, tag);
+  }
+  iotlbSync(domain: number, all = false): number {
+    return this.dom(domain) ? this.m.syncGathered(domain, all) : 0;
+  }
+  unsyncedRanges(domain: number): { iova: number; size: number; tag: string }[] {
+    return (this.dom(domain)?.unsynced ?? []).map((r) => ({ ...r }));
   }
   iovaToPhys(domain: number, iova: number): number {
     const d = this.dom(domain);

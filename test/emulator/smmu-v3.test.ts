@@ -203,3 +203,27 @@ test('the event queue overflows instead of overwriting records', () => {
   assert.equal(s.counters().eventsLost, 2); // 128 entries; PROD's wrap bit tells full from empty
   assert.equal(s.machine.smmu.drainEvtq().length, 128);
 });
+
+test('iommu_unmap_fast() leaves the IOTLB stale until iommu_iotlb_sync(); the range is listed as unsynced', () => {
+  const { s, sid, dom, pa } = setup();
+  assert.equal(s.map(dom, 0x100000, pa, 0x2000, IOMMU_READ | IOMMU_WRITE), 0);
+  s.translate(sid, 0, 0x100000, 'read'); // warm the IOTLB
+  assert.equal(s.unmapFast(dom, 0x100000, 0x2000, 'line 12'), 0x2000);
+  assert.deepEqual(s.unsyncedRanges(dom), [{ iova: 0x100000, size: 0x2000, tag: 'line 12' }]);
+  // The page table no longer maps it, but the device still reaches the old page.
+  assert.equal(s.iovaToPhys(dom, 0x100000), 0);
+  assert.deepEqual(s.translate(sid, 0, 0x100010, 'read'), { pa: pa + 0x10 }, 'stale IOTLB entry');
+  // A fork sees the same pending range; syncing one does not sync the other.
+  const f = s.fork();
+  assert.equal(s.iotlbSync(dom), 1);
+  assert.deepEqual(s.unsyncedRanges(dom), []);
+  assert.ok('fault' in s.translate(sid, 0, 0x100010, 'read'), 'after the sync: a translation fault');
+  assert.equal(f.unsyncedRanges(dom).length, 1, 'the fork still has it');
+  // flush_iotlb_all() also ends it.
+  assert.equal(f.iotlbSync(dom, true), 1);
+  assert.ok('fault' in f.translate(sid, 0, 0x100010, 'read'));
+  // A strict iommu_unmap() leaves nothing gathered.
+  assert.equal(s.map(dom, 0x200000, pa, 0x1000, IOMMU_READ), 0);
+  assert.equal(s.unmap(dom, 0x200000, 0x1000), 0x1000);
+  assert.deepEqual(s.unsyncedRanges(dom), []);
+});
