@@ -26,12 +26,16 @@ import { checkMapRefused } from '../checkers/map-refused';
 import { checkDmaOnStack } from '../checkers/dma-on-stack';
 import { checkSmallCoherentAlloc } from '../checkers/small-coherent-alloc';
 import { checkNoDmaCookie } from '../checkers/no-dma-cookie';
+import { checkStaleIotlb } from '../checkers/stale-iotlb';
 import { checkSyncOutOfRange, checkSyncDirection } from '../checkers/sync-out-of-range';
 import { checkUseAfterRelease } from '../checkers/use-after-release';
+import { checkUnreleasedAtRemove } from '../checkers/unreleased-at-remove';
+import { DriverStructure, TeardownInfo } from './driver-structure';
+import { checkCpuAccessWithoutSync } from '../checkers/cpu-access-without-sync';
 import { fixesFor, callAt, holderOf } from './fixes';
 import { summarise, digest } from './summaries';
 import { describe } from '../exec/ownership';
-import { codeOnly } from '../parse/lex';
+import { codeOnly, callArgs } from '../parse/lex';
 
 export * from './types';
 
@@ -48,8 +52,8 @@ const PLAIN_FREE = /^(kv?free|kfree_sensitive|kvfree_sensitive|kzfree|vfree|devm
 export const CHECKERS: Checker[] = [
   checkLeak, checkUnmapSize, checkUnreservedIova, checkMissingErrorPath,
   checkDoubleRelease, checkWrongReleaseFunction, checkDirectionMismatch, checkMapRefused,
-  checkDmaOnStack, checkSmallCoherentAlloc, checkNoDmaCookie,
-  checkSyncOutOfRange, checkSyncDirection, checkUseAfterRelease,
+  checkDmaOnStack, checkSmallCoherentAlloc, checkNoDmaCookie, checkStaleIotlb,
+  checkSyncOutOfRange, checkSyncDirection, checkUseAfterRelease, checkCpuAccessWithoutSync,
 ];
 
 export interface CancelToken { readonly isCancelled: boolean }
@@ -186,18 +190,6 @@ export function functionsOf(text: string, tree?: Tree): FunctionInfo[] {
   return listFunctions(tree ?? parseC(text), text);
 }
 
-/** The argument texts of the call whose `(` is at `open`. */
-function callArgs(text: string, open: number): string[] {
-  const out: string[] = [];
-  let depth = 0, start = open + 1;
-  for (let j = open; j < text.length; j++) {
-    const c = text[j];
-    if (c === '(' || c === '[' || c === '{') depth++;
-    else if (c === ')' || c === ']' || c === '}') { if (--depth === 0) { out.push(text.slice(start, j)); break; } }
-    else if (c === ',' && depth === 1) { out.push(text.slice(start, j)); start = j + 1; }
-  }
-  return out;
-}
 
 class FileContext {
   private defines: Map<string, Val | string>;
@@ -216,6 +208,15 @@ class FileContext {
     this.summaries = summarise(fns, config, text, (f, summaries) => this.readHelper(f, summaries));
     const summaryKey = JSON.stringify([...this.summaries].map(([n, s]) => [n, digest(s)]));
     this.fileKey = createHash('sha1').update(configKey(config)).update(summaryKey).digest('base64');
+  }
+
+  private driver?: DriverStructure;
+  /** The teardown closure of an entry point (probe, ndo_open, open) the file installs (engine/driver-structure.ts). */
+  private teardownOf(name: string): TeardownInfo | undefined {
+    const field = this.entryPoints().get(name);
+    if (field !== 'probe' && field !== 'ndo_open' && field !== 'open') return undefined;
+    this.driver ??= new DriverStructure(this.whole);
+    return this.driver.teardownFor(name, field);
   }
 
   private entries?: Map<string, string>;
@@ -492,7 +493,7 @@ class FileContext {
     // What its callers do after it fails decides who owns its unwind: part of its key.
     const cc = this.cleanedByCaller(f.name);
     const pv = run ? undefined : this.constParams(f);
-    const ownKey = `${this.entryPoints().get(f.name) ?? ''}|${this.requestHandlers().has(f.name)}|${cc.callers}|${cc.understood}|${[...cc.kinds].sort().join(',')}|${pv ? JSON.stringify([...pv]) : ''}`;
+    const ownKey = `${this.entryPoints().get(f.name) ?? ''}|${this.requestHandlers().has(f.name)}|${cc.callers}|${cc.understood}|${[...cc.kinds].sort().join(',')}|${pv ? JSON.stringify([...pv]) : ''}|${this.teardownOf(f.name)?.digest ?? ''}`;
     const ck = run ? '' : createHash('sha1').update(this.fileKey).update(src).update(this.definesKey(src)).update(ownKey).digest('base64');
     if (cache && !run) {
       keys?.add(ck);
@@ -553,6 +554,9 @@ class FileContext {
       callers: this.cleanedByCaller(f.name) };
     let findings: Finding[] = [];
     for (const c of CHECKERS) findings.push(...c(ctx));
+    // File-level: the teardown of this entry point (its digest is in the cache key, analyze()).
+    const td = this.teardownOf(f.name);
+    if (td) findings.push(...checkUnreleasedAtRemove(ctx, td));
     findings = applySeverity(findings, this.config);
     for (const fd of findings) {
       const fix = fixesFor(fd, f, this.text);

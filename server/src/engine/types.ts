@@ -12,6 +12,7 @@ export type RuleId =
   | 'missing-error-path'
   | 'double-release'
   | 'use-after-release'
+  | 'unreleased-at-remove'
   | 'wrong-release-function'
   | 'direction-mismatch'
   | 'sync-out-of-range'
@@ -21,6 +22,7 @@ export type RuleId =
   | 'small-coherent-alloc'
   | 'no-dma-cookie'
   | 'stale-iotlb'
+  | 'cpu-access-without-sync'
   | 'budget'
   | 'config';
 

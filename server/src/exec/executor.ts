@@ -169,6 +169,13 @@ const FREE_OBJECT = /^(kv?free|kfree_sensitive|kvfree_sensitive|kzfree|vfree|dev
 
 /** Copies: what the source holds lands in the destination. */
 const COPY = /^(memcpy|memmove|__builtin_memcpy|memcpy_toio)$/;
+/** Copies and compares of a buffer: the CPU reads or writes it (cpu-access-without-sync). */
+const CPU_COPY = /^(memcpy|memmove|__builtin_memcpy|memset|memzero_explicit|memcmp)$/;
+/**
+ * Kernel calls that never sync a DMA mapping (locks, barriers, delays, completions, bit and atomic
+ * ops, queue accounting): a buffer the device owns before them still is after them.
+ */
+const NO_SYNC = /^(spin_(un)?lock\w*|raw_spin_(un)?lock\w*|mutex_(un)?lock\w*|read_(un)?lock\w*|write_(un)?lock\w*|local_irq_\w+|rcu_read_(un)?lock\w*|[rw]?mb|dma_[rw]?mb|smp_[rw]?mb|smp_store_release|smp_load_acquire|barrier|wmb|cpu_relax|udelay|ndelay|mdelay|msleep\w*|usleep_range\w*|fsleep|(re)?init_completion|complete(_all)?|wait_for_completion\w*|atomic(64)?_\w+|refcount_\w+|(__)?(set|clear|test|test_and_set|test_and_clear|change)_bit|read[bwlq](_relaxed)?|ioread\d+\w*|__raw_read[bwlq]|jiffies_to_\w+|msecs_to_jiffies|usecs_to_jiffies|time_(after|before)\w*|ktime_get\w*|min|max|min_t|max_t|clamp\w*|ALIGN|likely|unlikely|skb_tx_timestamp|netdev_tx_sent_queue|netdev_sent_queue|netif_(stop|wake|start|tx_stop|tx_wake)\w*|netif_queue_stopped|skb_headlen|skb_shinfo|skb_is_gso|skb_is_nonlinear|skb_transport_offset|skb_network_offset|skb_checksum_start_offset|skb_vlan_tag_present|skb_vlan_tag_get|skb_get_queue_mapping|skb_queue_len|skb_frag_size|skb_frag_off|skb_frag_page|kmalloc\w*|kzalloc\w*|kcalloc\w*|kmalloc_array|devm_kzalloc|devm_kmalloc|le\d+_to_cpup|be\d+_to_cpup|get_unaligned\w*|ffs|fls|__ffs|__fls|hweight\d+|roundup_pow_of_two|rounddown_pow_of_two|is_power_of_2|ilog2|order_base_2|lockdep_\w+|might_sleep|WRITE_ONCE|READ_ONCE)$/;
 /** The symbol of a call we cannot see (innermost first): `param:foo(dma_map_single@12#0+0)@40#0`. */
 const CALL_RESULT = /(?:param:)?[A-Za-z_]\w*\([^()]*\)@\d+#\d+/g;
 
@@ -1117,6 +1124,7 @@ class Executor {
     if (p.env !== undefined) return st.env.get(p.env) ?? sym('g:' + p.env);
     this.noteRead(p.mem!, st);
     this.derefAfterRelease(p.mem!, st);
+    this.cpuAccess(p.mem!, 'read', st);
     const m = st.mem.get(p.mem!);
     if (m) return m;
     // A member of a union on the stack not written as such: whatever its other members hold.
@@ -1133,6 +1141,7 @@ class Executor {
   private store(p: { env?: string; mem?: string }, v: Val, st: State): void {
     if (p.env !== undefined) { st.env.set(p.env, v); return; }
     this.derefAfterRelease(p.mem!, st);
+    this.cpuAccess(p.mem!, 'write', st, undefined, undefined, v);
     if (this.unions.size) {
       // Writing one member of a union overwrites the others (`re.d64 = 0; re.s.addr = dma;`).
       const u = /^(local:\w+)\.(\w+)/.exec(p.mem!);
@@ -1255,7 +1264,12 @@ class Executor {
       }
     }
     // A callee that may write what the function reads next (a new handle into `priv->dma`).
-    if (!NOT_KEEPING.test(name) && !PRINTING.test(name) && !FREE_OBJECT.test(name)) st.calls++;
+    if (!NOT_KEEPING.test(name) && !PRINTING.test(name) && !FREE_OBJECT.test(name)) {
+      st.calls++;
+      // cpu-access-without-sync: a callee we cannot see may have synced a mapping for the CPU.
+      if (!NO_SYNC.test(name)) st.syncable++;
+    }
+    if (st.cpuMaps && CPU_COPY.test(name)) this.callCpuAccess(node, name, args, st);
     if (FREE_OBJECT.test(name)) {
       // Freed memory holds nothing: a handle whose only copy was in the object is lost with it
       // (`kfree(txq->txbuffs)` after an unwind that forgot the blocks stored in its slots).
@@ -1738,6 +1752,14 @@ class Executor {
         st.addFact(v, { err: true, zero: false });
         return v;
       }
+      case 'iommu_iotlb_sync': case 'iommu_flush_iotlb_all': {
+        // include/linux/iommu.h: the gathered invalidations of iommu_unmap_fast() are done.
+        if (!a[0] || !st.emu) return opaque(name, ...a);
+        const d = st.emu.domain(key(a[0]));
+        const n = st.emu.sys.iotlbSync(d, name === 'iommu_flush_iotlb_all');
+        this.step(st, node, name, a, n ? `ok (${n} gathered unmap(s) invalidated)` : 'ok');
+        return opaque(name, ...a);
+      }
       case 'iommu_get_domain_for_dev': {
         const v = opaque(name, a[0] ?? konst(0));
         st.dmaDomains.add(key(v));
@@ -1890,7 +1912,8 @@ class Executor {
       if (a.alsoOut !== undefined) {
         const out = argNode(a.alsoOut);
         const hv = sym(`${key(ret)}:handle`);
-        if (out) this.writeThrough(out, hv, st, failAt);
+        this.apiStore = true;
+        try { if (out) this.writeThrough(out, hv, st, failAt); } finally { this.apiStore = false; }
         handles.push(hkey(hv));
       }
       const res: Resource = {
@@ -1910,6 +1933,7 @@ class Executor {
       }
       st.resources.push(res);
       st.events = st.events.add({ k: 'acquire', site, res: res.id });
+      if (a.kind === 'dma-mapping' && !this.o.asHelper) this.noteCpuPointer(res, spec.name, arg, argNode, st, failAt);
       if (a.kind === 'iommu-mapping') this.mapEvent(res, arg, st, site);
     }
 
@@ -2136,10 +2160,18 @@ class Executor {
     argNode: (i: number) => SyntaxNode | undefined): string {
     const sy = spec.sync!;
     const h = arg(sy.handle);
-    if (!h || isConst(h)) return 'ok';
+    // A sync of a handle not found may be of any mapping: a buffer it could be is the CPU's now.
+    const unknownSync = () => { if (sy.forCpu) for (const x of st.resources) if (x.cpu && x.state === 'live') x.cpuOwner = 'cpu'; };
+    if (!h || isConst(h)) { unknownSync(); return 'ok'; }
     const hit = this.syncTarget(sy.kinds, h, st);
-    if (!hit) return 'ok (a mapping this function did not make)';
+    if (!hit) { unknownSync(); return 'ok (a mapping this function did not make)'; }
     const { r } = hit;
+    if (r.cpu && r.state === 'live') {
+      // Documentation/core-api/dma-api-howto.rst: _for_cpu gives the buffer to the CPU, _for_device back.
+      r.cpuOwner = sy.forCpu ? 'cpu' : 'device';
+      r.cpuSince = st.syncable;
+      r.lastSync = site;
+    }
     const size = arg(sy.size);
     const dir = arg(sy.dir);
     const offset = add(hit.offset, arg(sy.offset) ?? konst(0));
@@ -2296,6 +2328,147 @@ class Executor {
     this.usedAfterRelease(st, this.site(stmt, fname), r, 'descriptor', { target: left.text.slice(0, 60), conv: fname }, right);
   }
 
+  /**
+   * cpu-access-without-sync: the CPU pointer a streaming map was given (dma_map_single()'s `ptr`,
+   * dma_map_page()'s `virt_to_page(p)` at `offset_in_page(p)`): the buffer the device owns from now
+   * until the unmap, except between a dma_sync_*_for_cpu() and a dma_sync_*_for_device().
+   */
+  private noteCpuPointer(res: Resource, api: string, arg: (i: number | undefined) => Val | undefined,
+    argNode: (i: number) => SyntaxNode | undefined, st: State, failAt: number | null): void {
+    let v: Val | undefined;
+    if (api === 'dma_map_single' || api === 'dma_map_single_attrs') v = arg(1);
+    else if (api === 'dma_map_page' || api === 'dma_map_page_attrs') {
+      const pg = argNode(1), off = argNode(2);
+      const inner = (n: SyntaxNode | undefined, f: string): SyntaxNode | undefined => {
+        const x = n && stripParens(n);
+        return x?.type === 'call_expression' && x.childForFieldName('function')?.text === f
+          ? x.childForFieldName('arguments')?.namedChildren[0] : undefined;
+      };
+      const p = inner(pg, 'virt_to_page'), q = inner(off, 'offset_in_page');
+      if (p && q && p.text.replace(/\s+/g, '') === q.text.replace(/\s+/g, '')) v = this.ev(p, st, failAt);
+    }
+    if (!v || isConst(v)) return;
+    const a = asSym(v);
+    if (a?.startsWith('&')) {
+      if (!/[:>.\]]/.test(a)) return;
+      res.cpu = { key: a.slice(1), amp: true, off: 0 };
+    } else if (v.t.length === 1 && v.t[0][1] === 1 && !v.t[0][0].startsWith('&')) {
+      res.cpu = { key: v.t[0][0], amp: false, off: v.c };
+    } else return;
+    res.cpuOwner = 'device';
+    res.cpuSince = st.syncable;
+    st.cpuMaps++;
+  }
+
+  /**
+   * The streaming mapping whose buffer a memory path goes through (`p[i]`, `*p`, `p->f`, `*(p + 4)`,
+   * or a member of `&obj` mapped as a whole), with the constant offset of the access from the
+   * pointer; the newest mapping of that pointer, whatever its state.
+   */
+  private cpuTarget(path: string, st: State): { r: Resource; off: number; whole: boolean } | undefined {
+    const deref = path.startsWith('*');
+    const at = deref ? path.slice(1) : path;
+    for (let i = st.resources.length - 1; i >= 0; i--) {
+      const r = st.resources[i];
+      const c = r.cpu;
+      if (!c || !at.startsWith(c.key)) continue;
+      const rest = at.slice(c.key.length);
+      if (c.amp) {
+        if (rest === '') return { r, off: 0, whole: true };
+        if (/^(->|\.|\[)/.test(rest)) return { r, off: 0, whole: false };
+        continue;
+      }
+      const m = /^\+(-?\d+)(->|\.|\[|$)/.exec(rest);
+      if (!m || (m[2] === '' && !deref)) continue;
+      return { r, off: Number(m[1]), whole: false };
+    }
+    return undefined;
+  }
+
+  /**
+   * A load or store through a live streaming buffer the device owns (Documentation/core-api/
+   * dma-api-howto.rst, "DMA Direction" and dma_sync_single_for_cpu()): a write in any direction (a
+   * bounce buffer was filled, or the cache written back, at the map), a read of a DMA_FROM_DEVICE or
+   * DMA_BIDIRECTIONAL buffer (stale data). Not a read of a DMA_TO_DEVICE buffer (harmless on every
+   * architecture), nor one whose direction is not known, nor an access after a callee that may
+   * have synced it, nor one outside the mapped bytes.
+   */
+  /** An API call writing its out-parameter (dma_alloc_coherent()'s `&obj->dma`): not a CPU access of the driver's. */
+  private apiStore = false;
+  private cpuAccess(path: string, access: 'read' | 'write', st: State, site?: SiteRef, text?: string, stored?: Val): void {
+    if (!st.cpuMaps || this.o.asHelper || this.apiStore) return;
+    const hit = this.cpuTarget(path, st);
+    if (!hit) return;
+    // Reading back what this function wrote there (`scb->phys` after `scb->phys = dma_map_single(...)`):
+    // the device wrote nothing the CPU could miss.
+    if (access === 'read' && st.mem.has(path)) return;
+    // Storing a handle it holds as is (`scb->phys = dma_map_single(dev, scb, ...)`, `a->shared =
+    // dma_alloc_coherent(...)`): the driver's own bookkeeping in the object, not data for the device
+    // (that goes through cpu_to_le*()).
+    const conv = (n: SyntaxNode | null | undefined) => { const x = n && stripParens(n); return x?.type === 'call_expression' && HW_FORMAT.test(x.childForFieldName('function')?.text ?? ''); };
+    if (stored && !isConst(stored) && !conv(this.cur?.childForFieldName('right'))) {
+      const hk = hkey(stored);
+      if (st.resources.some((r) => r.handles.slice(0, 2).includes(hk))) return;
+      // ... or what a map or allocation returned on the path where it failed (DMA_MAPPING_ERROR, NULL).
+      for (const f of st.fallible.values()) if (f.val === hk) return;
+    }
+    this.cpuAccessOf(hit, access, st, site, text);
+  }
+
+  private cpuAccessOf(hit: { r: Resource; off: number; whole: boolean }, access: 'read' | 'write', st: State, site?: SiteRef, text?: string): void {
+    const { r, off, whole } = hit;
+    if (r.state !== 'live' || r.cpuOwner !== 'device' || r.cpuSince !== st.syncable || !r.cpu) return;
+    // Another mapping of the same pointer that may have been released: it may be this buffer's.
+    if (st.resources.some((x) => x !== r && x.cpu?.key === r.cpu!.key && x.state === 'maybe-released')) return;
+    if (whole && access === 'read') return;
+    if (!r.cpu.amp) {
+      if (off < r.cpu.off) return;
+      if (r.size && isConst(r.size) && off >= r.cpu.off + r.size.c) return;
+    }
+    const dir = r.dir && isConst(r.dir) ? r.dir.c : undefined;
+    if (access === 'read' && dir !== 0 && dir !== 2) return;
+    const s = site ?? this.curSite('cpu-access');
+    if (!s || !this.cur) return;
+    const t = text ?? this.cur.text.replace(/\s+/g, ' ');
+    st.events = st.events.add({ k: 'cpu-access', site: s, res: r.id,
+      detail: { access, text: t.length > 60 ? t.slice(0, 57) + '...' : t, dir, sync: r.lastSync } });
+  }
+
+  /** memcpy()/memset()/memcmp()... of a streaming buffer the device owns (its pointer, or it plus an offset). */
+  private callCpuAccess(node: SyntaxNode, name: string, args: Val[], st: State): void {
+    if (this.o.asHelper || !st.resources.some((r) => r.cpu && r.state === 'live' && r.cpuOwner === 'device')) return;
+    // Which arguments are written, which read.
+    const roles: ('read' | 'write')[] = /^(memset|memzero_explicit)$/.test(name) ? ['write']
+      : name === 'memcmp' ? ['read', 'read'] : ['write', 'read'];
+    const site = this.site(node, name);
+    roles.forEach((role, i) => {
+      const v = args[i];
+      if (!v || isConst(v)) return;
+      const a = asSym(v);
+      let hit: { r: Resource; off: number; whole: boolean } | undefined;
+      if (a?.startsWith('&')) {
+        const h = this.cpuTarget(a.slice(1), st);
+        // `&buf->hdr` (a member of the buffer) or `&obj` mapped as a whole.
+        if (h) hit = { ...h, whole: false };
+        else for (let j = st.resources.length - 1; j >= 0; j--) {
+          const r = st.resources[j];
+          if (r.cpu?.amp && r.cpu.key === a.slice(1)) { hit = { r, off: 0, whole: false }; break; }
+        }
+      } else {
+        for (let j = st.resources.length - 1; j >= 0 && !hit; j--) {
+          const r = st.resources[j];
+          const c = r.cpu;
+          if (!c || c.amp) continue;
+          const t = v.t.find(([n, k]) => n === c.key && k === 1);
+          if (!t) continue;
+          // The pointer plus an offset: a constant one is checked against the mapped bytes.
+          hit = { r, off: v.t.length === 1 ? v.c : c.off, whole: false };
+        }
+      }
+      if (hit) this.cpuAccessOf(hit, role, st, site, node.text.replace(/\s+/g, ' '));
+    });
+  }
+
   /** A load or store through a freed coherent buffer's (or pool block's) CPU pointer. */
   private derefAfterRelease(path: string, st: State): void {
     if (!this.cur) return;
@@ -2444,6 +2617,10 @@ class Executor {
           const paV = arg(2) ?? konst(0);
           const pa = this.concrete(paV, st) ?? e.buffer(key(paV));
           const size = Math.max(1, this.conc(arg(3), st, 4096));
+          // Over a range iommu_unmap_fast() took out whose IOTLB invalidation is still gathered:
+          // the device may reach the old pages through the IOTLB (stale-iotlb).
+          const stale = sys.unsyncedRanges(d).find((u) => u.iova < iova + size && iova < u.iova + u.size);
+          if (stale) st.events = st.events.add({ k: 'stale-iotlb', site: this.lastSite!, detail: { iova, size, unmapLine: Number(stale.tag), staleIova: stale.iova, staleSize: stale.size } });
           const r = sys.map(d, iova, pa, size, this.conc(arg(4), st, 3));
           // The emulator refuses what the kernel refuses. Unknown values are chosen aligned and
           // apart, so a refusal comes from the driver's own constants or a repeated address.
@@ -2458,7 +2635,15 @@ class Executor {
           }
           return r === 0 ? '-> 0' : `-> ${r === -22 ? '-EINVAL' : r === -17 ? '-EEXIST' : r} (emulator)`;
         }
-        const n = sys.unmap(d, iova, Math.max(1, this.conc(arg(2), st, 4096)));
+        const usize = Math.max(1, this.conc(arg(2), st, 4096));
+        if (name === 'iommu_unmap_fast' && sys.iovaToPhys(d, iova) === 0 && usize % e.granule === 0 && iova % e.granule === 0) {
+          // A range this path did not map (its caller did): the emulator maps it first, at pages of
+          // its own, so that what the fast unmap leaves in the IOTLB is there to see.
+          sys.map(d, iova, e.buffer(`prior:${key(iovaV)}`), usize, 3);
+        }
+        const n = name === 'iommu_unmap_fast'
+          ? sys.unmapFast(d, iova, usize, String(this.lastSite!.line))
+          : sys.unmap(d, iova, usize);
         e.model.set(rs, n);
         return `-> ${hex(n)} bytes unmapped`;
       }

@@ -85,6 +85,18 @@ export interface Resource {
    * and returned.
    */
   readAt?: number;
+  /**
+   * cpu-access-without-sync: a streaming mapping's CPU pointer (dma_map_single()'s `ptr`), as the
+   * memory paths that go through it start (`param:skb+0->data`, or `&`-less `param:priv+0->cmd`
+   * for `&priv->cmd`), and the constant offset it was mapped at.
+   */
+  cpu?: { key: string; amp: boolean; off: number };
+  /** Who owns the buffer now: the device after the map and _for_device, the CPU after _for_cpu. */
+  cpuOwner?: 'device' | 'cpu';
+  /** State.syncable when the device took it (a callee since may have synced it). */
+  cpuSince?: number;
+  /** The last dma_sync_*() that moved it. */
+  lastSync?: SiteRef;
 }
 
 /** A fallible call's result that some path must check. */
@@ -107,7 +119,11 @@ export interface ExecEvent {
     /** A dma_sync_* that DMA-API debug's check_sync() would complain of (detail.what says which check). */
     | 'sync-problem'
     /** A released resource used again on the path (detail.use says how, detail.released where). */
-    | 'use-after-release';
+    | 'use-after-release'
+    /** iommu_map() over a range iommu_unmap_fast() left with its IOTLB invalidation gathered (detail: iova, size, unmapLine). */
+    | 'stale-iotlb'
+    /** The CPU reads or writes a live streaming buffer the device owns (detail: access, text, sync). */
+    | 'cpu-access';
   site: SiteRef;
   res?: string;
   detail?: Record<string, unknown>;
@@ -196,6 +212,10 @@ export class State {
   oops?: { site: SiteRef; why: string };
   /** Calls made on the path that may write memory the function reads (unknown callees, helpers). */
   calls = 0;
+  /** Calls made on the path that may have synced a mapping for the CPU (cpu-access-without-sync). */
+  syncable = 0;
+  /** Streaming mappings made on the path whose CPU pointer is known (a fast exit for loads and stores). */
+  cpuMaps = 0;
   emu!: EmuBridge;
 
   fork(): State {
@@ -226,6 +246,8 @@ export class State {
     s.warned = this.warned;
     s.oops = this.oops;
     s.calls = this.calls;
+    s.syncable = this.syncable;
+    s.cpuMaps = this.cpuMaps;
     s.emu = this.emu.fork();
     return s;
   }

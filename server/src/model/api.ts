@@ -266,7 +266,7 @@ export const API: ReadonlyMap<string, ApiSpec> = new Map(table.map((s) => [s.nam
 
 /** Calls that query or convert and are modelled by the executor directly. */
 export const HELPERS = new Set([
-  'iommu_get_domain_for_dev', 'iova_dma_addr', 'iova_pfn', 'iova_size', 'iova_offset', 'iova_align', 'iova_shift',
+  'iommu_get_domain_for_dev', 'iommu_iotlb_sync', 'iommu_flush_iotlb_all', 'iova_dma_addr', 'iova_pfn', 'iova_size', 'iova_offset', 'iova_align', 'iova_shift',
   'iommu_iova_to_phys', 'PFN_PHYS', 'PHYS_PFN', 'PAGE_ALIGN', 'ALIGN', 'get_order', 'IS_ERR', 'IS_ERR_OR_NULL',
   'PTR_ERR', 'ERR_PTR', 'PTR_ERR_OR_ZERO', 'ERR_CAST', 'BIT', 'BIT_ULL', 'GENMASK', 'GENMASK_ULL', 'DMA_BIT_MASK',
   'virt_to_phys', 'page_to_phys', 'page_address', 'lower_32_bits', 'upper_32_bits', 'min', 'max', 'min_t', 'max_t',

@@ -131,3 +131,20 @@ export function blankSpans(text: string, spans: readonly { start: number; end: n
 export function blank(text: string, start: number, end: number): string {
   return text.slice(start, end).replace(/[^\r\n]/g, ' ');
 }
+
+/**
+ * The argument texts of the call whose `(` is at `open` in `text` (already blanked of comments and
+ * literals): split at top-level commas; `f()` has none.
+ */
+export function callArgs(text: string, open: number): string[] {
+  const out: string[] = [];
+  let depth = 0, start = open + 1;
+  for (let j = open; j < text.length; j++) {
+    const c = text[j];
+    if (c === '(' || c === '[' || c === '{') depth++;
+    else if (c === ')' || c === ']' || c === '}') { if (--depth === 0) { out.push(text.slice(start, j)); break; } }
+    else if (c === ',' && depth === 1) { out.push(text.slice(start, j)); start = j + 1; }
+  }
+  if (out.length === 1 && out[0].trim() === '') return [];
+  return out;
+}
