@@ -30,6 +30,8 @@ const DIR = ['DMA_BIDIRECTIONAL', 'DMA_TO_DEVICE', 'DMA_FROM_DEVICE', 'DMA_NONE'
 export function checkCpuAccessWithoutSync(ctx: CheckContext): Finding[] {
   // One finding per access site and mapping; a write wins over the read of the same statement (`buf[0] |= x`).
   const best = new Map<string, { f: Finding; write: boolean }>();
+  // Per access site, the last write of the same buffer after it on any path (for the fix).
+  const lastWrite = new Map<string, SiteRef>();
   ctx.exploration.paths.forEach((p, i) => {
     const events = p.state.events.toArray();
     events.forEach((e, ei) => {
@@ -43,6 +45,19 @@ export function checkCpuAccessWithoutSync(ctx: CheckContext): Finding[] {
       // memset(), then the sync): the sync writes the cache back / fills the bounce buffer, so the
       // device sees the write on every architecture.
       if (write && events.some((x, xi) => xi > ei && x.k === 'sync' && x.res === r.id && x.detail?.forCpu === false)) return;
+      // The run of CPU writes this one belongs to ends at the last write of the buffer on the
+      // path: that is where a dma_sync_*_for_device() gives all of them to the device (the fix).
+      if (write) {
+        let last: SiteRef | undefined;
+        for (let xi = ei + 1; xi < events.length; xi++) {
+          const x = events[xi];
+          if (x.res !== r.id) continue;
+          if (x.k === 'cpu-access') { if (x.site.line > e.site.line) last = x.site; continue; }
+          if (x.k === 'sync' || x.k === 'release') break;
+        }
+        const prev = lastWrite.get(k);
+        if (last && (!prev || last.line > prev.line)) lastWrite.set(k, last);
+      }
       const had = best.get(k);
       if (had && (had.write || !write)) return;
       const dir = e.detail?.dir as number | undefined;
@@ -63,5 +78,9 @@ export function checkCpuAccessWithoutSync(ctx: CheckContext): Finding[] {
       best.set(k, { f: finding('cpu-access-without-sync', 'warning', ctx, siteRange(e.site), msg, related, i), write });
     });
   });
+  for (const [k, last] of lastWrite) {
+    const b = best.get(k);
+    if (b?.write) b.f.related.push({ range: siteRange(last), message: 'the last CPU write of the buffer before the device reads it' });
+  }
   return [...best.values()].map((x) => x.f);
 }
