@@ -30,7 +30,15 @@
 //   swap-direction  a dma_unmap_{single,page,sg,resource}[_attrs] direction literal: TO <-> FROM,
 //                   BIDIRECTIONAL -> TO; only when the acquisition's direction is a literal too.
 //                   Expected: direction-mismatch at the release's line.
-// drop-release, change-size and swap-direction are eligible only where the unmutated analysis says
+//   sync-after-unmap  a `dma_sync_single_for_cpu(dev, h, size, dir);` with the release's own
+//                   arguments appended, on the same line, after a dma_unmap_single/page[_attrs]
+//                   statement. Expected: use-after-release on that line (the statement's last).
+//   grow-sync       the size S of a dma_sync_single_for_{cpu,device}() of a handle the function
+//                   mapped with dma_map_single/page, S written as the map's size (the handle's
+//                   text is the resource's holder; a sync of part of the buffer is not eligible:
+//                   twice an unknown part is not provably past the end), becomes `(S) * 2`.
+//                   Expected: sync-out-of-range at the sync's line.
+// drop-release, change-size, swap-direction and sync-after-unmap are eligible only where the unmutated analysis says
 // the release freed a resource acquired in the same function (a fate `released by NAME() at line
 // L` of one of the function's resources, L the release's line).
 //
@@ -58,7 +66,7 @@ function project() {
   return parser;
 }
 
-export const OPS = ['drop-check', 'drop-release', 'change-size', 'swap-direction'];
+export const OPS = ['drop-check', 'drop-release', 'change-size', 'swap-direction', 'sync-after-unmap', 'grow-sync'];
 
 /** The rule each operator should make the engine report. */
 export const EXPECTED_RULE = {
@@ -66,6 +74,8 @@ export const EXPECTED_RULE = {
   'drop-release': 'leak',
   'change-size': 'unmap-size-mismatch',
   'swap-direction': 'direction-mismatch',
+  'sync-after-unmap': 'use-after-release',
+  'grow-sync': 'sync-out-of-range',
 };
 
 /** Acquisitions tested with dma_mapping_error(). */
@@ -410,9 +420,13 @@ export function mutants(src, result, { ops = OPS, tree, skipped } = {}) {
     const calls = f.node.descendantsOfType('call_expression');
     const skip = skipped ? (op, node, api, why) => skipped.push({ op, function: f.name, line: lineOf(node), api, why }) : () => {};
     if (want.has('drop-check')) out.push(...dropCheck(src, f.node, calls, fnMeta, skip));
-    if (want.has('drop-release') || want.has('change-size') || want.has('swap-direction')) {
+    if (want.has('drop-release') || want.has('change-size') || want.has('swap-direction') || want.has('sync-after-unmap')) {
       const fr = result && functionAt(result, f.name, f.range.start.line);
       if (fr) out.push(...releaseOps(src, f.node, calls, fnMeta, fr, want, skip));
+    }
+    if (want.has('grow-sync')) {
+      const fr = result && functionAt(result, f.name, f.range.start.line);
+      if (fr) out.push(...growSync(src, calls, fnMeta, fr, skip));
     }
   }
   out.sort((a, b) => a.edit.start - b.edit.start || OPS.indexOf(a.op) - OPS.indexOf(b.op));
@@ -506,6 +520,17 @@ function releaseOps(src, fn, calls, meta, fr, want, skip) {
       }
     }
     const a = args(call);
+    if (want.has('sync-after-unmap') && /^dma_unmap_(single|page)(_attrs)?$/.test(name) && a.length >= 4) {
+      const stmt = releaseStatement(call);
+      if (!stmt) skip('sync-after-unmap', call, name, 'not a statement of its own');
+      else {
+        const sync = ` dma_sync_single_for_cpu(${[0, 1, 2, 3].map((i) => a[i].text.replace(/\s+/g, " ")).join(', ')});`;
+        out.push(makeMutant(src, {
+          op: 'sync-after-unmap', rule: EXPECTED_RULE['sync-after-unmap'], ...base,
+          expectedLine: stmt.endPosition.row + 1, expectedLines: [stmt.endPosition.row + 1], key: `sync-after-unmap@${stmt.endIndex}`,
+        }, { start: stmt.endIndex, end: stmt.endIndex, text: sync }));
+      }
+    }
     if (want.has('change-size') && SIZE_ARG[name]) {
       const [i, how] = SIZE_ARG[name];
       const s = a[i];
@@ -538,6 +563,48 @@ function releaseOps(src, fn, calls, meta, fr, want, skip) {
         }
       }
     }
+  }
+  return out;
+}
+
+/** grow-sync: a streaming sync of one of the function's own mappings asks for twice its size. */
+function growSync(src, calls, meta, fr, skip) {
+  const out = [];
+  // holder -> the sizes it was mapped with, as written
+  const mine = new Map();
+  for (const r of fr.resources) {
+    const m = /^dma_map_(single|page)(_attrs)?$/.exec(r.acquiredBy);
+    const acq = m && callAtPos(calls, r.range.start.line, r.range.start.character);
+    const size = acq && args(acq)[m[1] === 'page' ? 3 : 2];
+    if (!size) continue;
+    const k = norm(r.holder);
+    mine.set(k, [...(mine.get(k) ?? []), { size: norm(size.text), acq }]);
+  }
+  for (const call of calls) {
+    const name = calleeName(call);
+    if (!/^dma_sync_single_for_(cpu|device)$/.test(name)) continue;
+    const a = args(call);
+    if (a.length !== 4) continue;
+    const sizes = mine.get(norm(strip(a[1]).text));
+    if (!sizes) { skip('grow-sync', call, name, 'the handle is not a mapping of the function'); continue; }
+    const maps = sizes.filter((x) => x.size === norm(a[2].text));
+    if (!maps.length) { skip('grow-sync', call, name, 'syncs part of the buffer'); continue; }
+    // The map comes first in a block that holds the sync (structured code: every path to the sync
+    // took the map); a map of the other branch (`if (!dma) map; else sync;`) is not it.
+    const dominates = (acq) => {
+      let st = acq;
+      while (st && !/statement$|^declaration$/.test(st.type)) st = st.parent;
+      const block = st?.parent;
+      if (!block || acq.endIndex > call.startIndex) return false;
+      for (let n = call.parent; n; n = n.parent) if (same(n, block)) return true;
+      return false;
+    };
+    if (!maps.some((x) => dominates(x.acq))) { skip('grow-sync', call, name, 'the map does not come before it on every path'); continue; }
+    const line = lineOf(call);
+    out.push(makeMutant(src, {
+      op: 'grow-sync', rule: EXPECTED_RULE['grow-sync'], ...meta, api: name,
+      expectedLine: line, expectedLines: [line], key: `grow-sync@${a[2].startIndex}`,
+    }, { start: a[2].startIndex, end: a[2].endIndex, text: `(${a[2].text}) * 2` }));
   }
   return out;
 }
