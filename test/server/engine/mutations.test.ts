@@ -106,6 +106,7 @@ test('each operator plants its mutants on every site of a clean goto ladder, wit
     `drop-release ${unmap} -> ${map}`,
     `change-size ${unmap} -> ${unmap}`,
     `swap-direction ${unmap} -> ${unmap}`,
+    `sync-after-unmap ${unmap} -> ${unmap}`,
     `drop-release ${free} -> ${alloc}`,
     `change-size ${free} -> ${free}`,
     `drop-check ${imap + 1} -> ${imap}`,
@@ -120,6 +121,7 @@ test('each operator plants its mutants on every site of a clean goto ladder, wit
   assert.equal(text('change-size', unmap), 'dma_unmap_single(dev, addr, (len) * 2, DMA_TO_DEVICE);');
   assert.equal(text('change-size', free), 'dma_free_coherent(dev, (4096) * 2, buf, cpu_dma);');
   assert.equal(text('swap-direction', unmap), 'dma_unmap_single(dev, addr, len, DMA_FROM_DEVICE);');
+  assert.equal(text('sync-after-unmap', unmap), 'dma_unmap_single(dev, addr, len, DMA_TO_DEVICE); dma_sync_single_for_cpu(dev, addr, len, DMA_TO_DEVICE);');
   for (const m of ms) {
     // one function changed, the file keeps its lines
     assert.equal(m.text.split('\n').length, CLEAN.split('\n').length, m.key);
@@ -137,7 +139,7 @@ test('the engine finds the planted bug in every mutant of the clean function', a
   const base = analyze(CLEAN, cache);
   assert.deepEqual(base.functions.flatMap((f) => f.findings).filter((f) => f.rule !== 'budget').map((f) => f.rule), [], 'clean to begin with');
   const ms = mutants(CLEAN, base);
-  assert.equal(ms.length, 10);
+  assert.equal(ms.length, 11);
   for (const m of ms) {
     const mut = analyze(m.text, cache);
     const j = judge(m, functionAt(base, m.function, m.line - 1), functionAt(mut, m.function, m.line - 1));
@@ -272,6 +274,53 @@ err_pages:
   // directions: not where the mapping's direction is a variable
   const swaps = ms.filter((m) => m.op === 'swap-direction').map((m) => m.line).sort((x, y) => x - y);
   assert.deepEqual(swaps, [unmapA, unmapA2]);
+});
+
+test('grow-sync: a sync of the whole mapping, on every path after the map; not a part, not the other branch', async () => {
+  const { mutants, judge, functionAt } = await load();
+  const src = `struct rx { struct device *dev; void *buf; dma_addr_t dma; };
+
+static int rx_poll(struct rx *r, size_t len, size_t got)
+{
+	dma_addr_t dma;
+
+	dma = dma_map_single(r->dev, r->buf, len, DMA_FROM_DEVICE);
+	if (dma_mapping_error(r->dev, dma))
+		return -ENOMEM;
+	dma_sync_single_for_cpu(r->dev, dma, len, DMA_FROM_DEVICE);
+	dma_sync_single_for_cpu(r->dev, dma, got, DMA_FROM_DEVICE);
+	dma_unmap_single(r->dev, dma, len, DMA_FROM_DEVICE);
+	return 0;
+}
+
+static int rx_reuse(struct rx *r, size_t len)
+{
+	dma_addr_t dma = r->dma;
+
+	if (!dma) {
+		dma = dma_map_single(r->dev, r->buf, len, DMA_FROM_DEVICE);
+		if (dma_mapping_error(r->dev, dma))
+			return -ENOMEM;
+		r->dma = dma;
+	} else {
+		dma_sync_single_for_device(r->dev, dma, len, DMA_FROM_DEVICE);
+	}
+	return 0;
+}
+`;
+  const skipped: { op: string; line: number; why: string }[] = [];
+  const base = analyze(src);
+  const ms = mutants(src, base, { ops: ['grow-sync'], skipped });
+  const whole = lineOf(src, '\tdma_sync_single_for_cpu(r->dev, dma, len');
+  assert.deepEqual(brief(ms), [`grow-sync ${whole} -> ${whole}`]);
+  assert.equal(ms[0].mutantText.trim(), 'dma_sync_single_for_cpu(r->dev, dma, (len) * 2, DMA_FROM_DEVICE);');
+  assert.deepEqual(skipped.filter((x) => x.op === 'grow-sync').map((x) => `${x.line} ${x.why}`).sort(), [
+    `${lineOf(src, 'dma, got,')} syncs part of the buffer`,
+    `${lineOf(src, 'dma_sync_single_for_device(')} the map does not come before it on every path`,
+  ].sort());
+  const mut = analyze(ms[0].text);
+  const j = judge(ms[0], functionAt(base, ms[0].function, ms[0].line - 1), functionAt(mut, ms[0].function, ms[0].line - 1));
+  assert.ok(j.found, `sync-out-of-range expected, got ${j.newFindings.join(', ') || 'nothing new'}`);
 });
 
 test('the sample draw is seeded: same seed, same draw; every item when there are fewer', async () => {
