@@ -1411,6 +1411,11 @@ class Executor {
           const p = this.lpath(target, st, failAt);
           // A message's `%pad` argument (dev_dbg(dev, "%pad", &dma)) is only printed.
           if (p.env !== undefined && PRINTING.test(name)) { /* reads it */ }
+          else if (p.env !== undefined && asSym(st.env.get(p.env) ?? sym('')) === 'local:' + p.env) {
+            // A struct on the stack (`mpt_config(ioc, &cfg)`): the callee may fill its fields, but
+            // it is still the frame's memory, which dies at the return (DESIGN §2). What the
+            // function stores in it afterwards (`cfg.physAddr = dma_handle`) is not the caller's.
+          }
           else if (p.env !== undefined) {
             // vmap(&page, 1, ...): what the local holds is handed over, then the callee may overwrite it.
             const held = st.env.get(p.env);

@@ -65,6 +65,19 @@ class Builder {
   private breakTargets: number[] = [];
   private continueTargets: number[] = [];
 
+  private dottedCache = new Map<number, Set<string>>();
+  /** Names used as `name.member` in a block (not `a->name.member`, not `a.name.member`). */
+  dotted(block: SyntaxNode | null): Set<string> {
+    if (!block) return new Set();
+    let d = this.dottedCache.get(block.id);
+    if (!d) {
+      d = new Set();
+      for (const m of block.text.matchAll(/(?<![\w.>])([A-Za-z_]\w*)\s*\.\s*[A-Za-z_]/g)) d.add(m[1]);
+      this.dottedCache.set(block.id, d);
+    }
+    return d;
+  }
+
   newBlock(): number {
     const id = this.blocks.length;
     this.blocks.push({ id, instrs: [], term: { k: 'return', node: null, stmt: null as unknown as SyntaxNode } });
@@ -151,7 +164,9 @@ class Builder {
           if (!name || declr?.type === 'function_declarator') continue;
           const typeNode = node.childForFieldName('type');
           const aggregate = declr!.type === 'array_declarator' || init?.type === 'initializer_list' ||
-            (declr!.type === 'identifier' && !!typeNode && /^(struct_specifier|union_specifier)$/.test(typeNode.type));
+            (declr!.type === 'identifier' && !!typeNode && (/^(struct_specifier|union_specifier)$/.test(typeNode.type)
+              // A typedef'd struct (`CONFIGPARMS cfg;`, the typedef in a header): its members are used.
+              || (typeNode.type === 'type_identifier' && this.dotted(node.parent).has(name))));
           // A union's members share their storage: what one holds, the others read (octeon's ring entry).
           const union = declr!.type === 'identifier' && typeNode?.type === 'union_specifier' || undefined;
           this.blocks[cur].instrs.push({ k: 'decl', name, node: d, init, aggregate, union });
