@@ -150,8 +150,7 @@ export function checkLeak(ctx: CheckContext): Finding[] {
     let named = false;
     for (const [at, v] of cur.state.mem) {
       if (at.startsWith('local:') || !r.handles.some((h) => holds(key(v), h))) continue;
-      const f = /(?:->|\.)([A-Za-z_]\w*)(?:\[[^\]]*\])*$/.exec(at)?.[1];
-      if (!f || fs.has(f)) return true;
+      if (fieldNamed(at, fs)) return true;
       named = true;
     }
     return !named;
@@ -161,7 +160,29 @@ export function checkLeak(ctx: CheckContext): Finding[] {
   // moved on and keeps the slot for its teardown (vmxnet3's tq_cleanup walks next2comp..next2fill).
   const restoredSlot = (r: Resource): boolean => paths.some((p) => [...p.state.mem].some(([at, v]) =>
     /\[~\d+\]$/.test(at) && r.handles.some((h) => holds(key(v), h))));
-  const callersLeaveIt = (r: Resource) => !!cc && cc.understood && cc.callers > 0 && !cc.kinds.has(r.kind)
+  // (5) at the field: the callers release this kind, but by fields that are not this one's
+  // (erdma_cmdq_init() frees `cmdq->sq.qbuf` after erdma_cmdq_cq_init() fails, not `cq.qbuf`).
+  const fieldsElsewhere = (r: Resource, p: PathRecord) => {
+    const fs = cc?.fields?.get(r.kind);
+    if (!fs || fs === '*' || r.via !== 'field' || !p.state.failed) return false;
+    // ... and the function itself does not release this kind after the failure by a handle it
+    // cannot name (iwl_pcie_alloc_rxq_dma()'s `err:` loop frees every queue through a helper).
+    if (unnamedRelease(p, r) || walks(p, r) || cleanupCalled(p, r)) return false;
+    // A loop of the function that releases this kind, or calls a cleanup-named function, may be
+    // the unwind (on the path that runs it zero times, which the analysis cannot rule out).
+    if (ctx.node && (loopReleases(ctx.node, r.kind) || loopCallsCleanup(ctx.node))) return false;
+    // The handle itself is a field the cleanup names (a scatterlist mapping is known by the
+    // caller's `req->src`, which kmb_ocs_aead_dma_cleanup() unmaps).
+    if (r.handles.some((h) => /->|\./.test(h) && !h.startsWith('local:') && fieldNamed(h, fs))) return false;
+    let named = false;
+    for (const [at, v] of p.state.mem) {
+      if (at.startsWith('local:') || !r.handles.some((h) => holds(key(v), h))) continue;
+      if (fieldNamed(at, fs)) return false;
+      named = true;
+    }
+    return named;
+  };
+  const callersLeaveIt = (r: Resource, p: PathRecord) => !!cc && cc.understood && cc.callers > 0 && (!cc.kinds.has(r.kind) || fieldsElsewhere(r, p))
     && (r.via === 'field' || r.via === 'global' || r.via === 'object') && !r.alsoKeptBy && !restoredSlot(r);
   // Allocated only because the caller's slot was empty (`if (!np->queue_mem) np->queue_mem =
   // dma_alloc_coherent(...)`): a buffer cached in the struct across calls, its teardown's to free.
@@ -362,7 +383,7 @@ export function checkLeak(ctx: CheckContext): Finding[] {
         //     given: the caller cannot know to unmap them.
         const owns = !!(label = promisedBy(p, r)) || (voidObject = !!ctx.returnsVoid && (r.via === 'object' || r.via === 'caller-object'))
           || !callerReleases(r, p) && (entryOwns(p, r) || unwound.has(r.id) || !!(unwinder = ladder(p, r))
-            || !!(helperName = unwindHelper(p, r)) || (uncleaned = callersLeaveIt(r) && !lazy(p, r) && !walks(p, r))
+            || !!(helperName = unwindHelper(p, r)) || (uncleaned = callersLeaveIt(r, p) && !lazy(p, r) && !walks(p, r))
             || (contract = initContract(p, r) && !walks(p, r)));
         // What a void function stored in its caller's structs stays there for the caller's
         // teardown, which runs as usual: the caller never learns of the failure (a ring refill
@@ -406,6 +427,24 @@ export function checkLeak(ctx: CheckContext): Finding[] {
   return out;
 }
 
+/**
+ * Whether a memory path is one a caller's cleanup names (`fs`: `sq.qbuf` or `qbuf`, from
+ * engine/index.ts memberTail()): by its last two members when both sides have two, else by the last
+ * (a one-member name may be an alias: `cq->qbuf` with `cq = &cmdq->cq`).
+ */
+function fieldNamed(at: string, fs: Set<string>): boolean {
+  // `op_reply_qinfo+param:qidx->q_segment_list` is the slot `op_reply_qinfo[qidx].q_segment_list`.
+  const parts = at.replace(/\[[^\]]*\]/g, '').split(/->|\./).map((c) => c.replace(/\+.*$/, ''));
+  if (parts.length < 2) return true;
+  const last = parts[parts.length - 1];
+  const two = parts.length >= 3 ? parts.slice(-2).join('.') : undefined;
+  for (const f of fs) {
+    const dot = f.lastIndexOf('.');
+    if (dot < 0 ? f === last : two ? f === two : f.slice(dot + 1) === last) return true;
+  }
+  return false;
+}
+
 /** The innermost `{ ... }` of the function around a position. */
 function enclosingBlock(fn: SyntaxNode, line: number, col: number): SyntaxNode | undefined {
   let best: SyntaxNode | undefined;
@@ -425,6 +464,23 @@ const RELEASERS = new Map<string, Set<string>>();
 for (const [name, spec] of API) for (const k of spec.releases?.kinds ?? []) {
   if (!RELEASERS.has(k)) RELEASERS.set(k, new Set());
   RELEASERS.get(k)!.add(name);
+}
+
+/** A loop in the block whose body calls a function named for a cleanup (`iwl_pcie_free_rxq_dma(trans, rxq)`). */
+function loopCallsCleanup(block: SyntaxNode): boolean {
+  const cleanup = /(^|_)(free|unmap|release|destroy|cleanup|clean|deinit|uninit|teardown|put)(_|$)/;
+  let found = false;
+  const calls = (n: SyntaxNode): boolean => {
+    if (n.type === 'call_expression' && cleanup.test(n.childForFieldName('function')?.text ?? '')) return true;
+    return n.namedChildren.some(calls);
+  };
+  const visit = (n: SyntaxNode) => {
+    if (found) return;
+    if (/^(for|while|do)_statement$/.test(n.type) && calls(n)) { found = true; return; }
+    for (const c of n.namedChildren) visit(c);
+  };
+  visit(block);
+  return found;
 }
 
 /** A loop in the block whose body calls a release of this kind. */

@@ -185,6 +185,19 @@ export function runFunction(text: string, functionName: string, opts: RunOptions
   };
 }
 
+/**
+ * The members an lvalue ends with, as a caller's cleanup names a field: the last two when it
+ * names two (`cmdq->sq.qbuf` -> `sq.qbuf`, which is not `cq.qbuf`), else the last (`cq->qbuf` ->
+ * `qbuf`: `cq` is a variable, perhaps an alias of `&cmdq->cq`). Indexes and `+0` are dropped.
+ */
+export function memberTail(lvalue: string): string | undefined {
+  const parts = lvalue.trim().replace(/\[[^\]]*\]/g, '').split(/\s*(?:->|\.)\s*/).map((c) => c.replace(/\s*\+.*$/, ''));
+  if (parts.length < 2) return undefined;
+  const members = parts.slice(1);
+  if (!members.every((m) => /^[A-Za-z_]\w*$/.test(m))) return undefined;
+  return members.length >= 2 ? members.slice(-2).join('.') : members[0];
+}
+
 /** Names of the functions in a file, with whether they use the API (for code lenses and `run` without a name). */
 export function functionsOf(text: string, tree?: Tree): FunctionInfo[] {
   return listFunctions(tree ?? parseC(text), text);
@@ -353,7 +366,7 @@ class FileContext {
         if (api?.spec.releases) {
           // The members its arguments name: `dma_free_coherent(dev, sz, he_dev->rbrq_base, he_dev->rbrq_phys)`.
           const args = callArgs(text, m.index! + m[0].length - 1);
-          const members = args.map((a) => /(?:->|\.)\s*([A-Za-z_]\w*)\s*(?:\[[^\]]*\])?\s*$/.exec(a.trim())?.[1]).filter((x): x is string => !!x);
+          const members = args.map((a) => memberTail(a)).filter((x): x is string => !!x);
           for (const k of api.spec.releases.kinds) {
             ks.add(k);
             if (members.length) for (const f of members) addField(k, f); else addField(k, '*');
@@ -364,7 +377,7 @@ class FileContext {
         if (sm) {
           for (const k of sm.releases) { ks.add(k); addField(k, '*'); }
           for (const r of sm.released) {
-            const f = /(?:->|\.)([A-Za-z_]\w*)(?:\+0)?$/.exec(r.handle.replace(/\[[^\]]*\]/g, ''))?.[1];
+            const f = memberTail(r.handle);
             for (const k of r.kinds) { ks.add(k); addField(k, f ?? '*'); }
           }
         }
