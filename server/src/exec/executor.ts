@@ -14,7 +14,7 @@ import { declaratorName, stripParens, liveAtJoins } from '../ir/cfg';
 import { lookupApi, ApiSpec, HELPERS, KIND_NAME } from '../model/api';
 import { EmuBridge } from '../model/emulate';
 import { State, Resource, SiteRef, Fact } from './state';
-import { holders, handOffOf, isHandedOff, rootOf, ExitKind, FRESH_ALLOCATOR, isFresh, holds, contains } from './ownership';
+import { holders, handOffOf, isHandedOff, rootOf, ExitKind, FRESH_ALLOCATOR, isFresh, holds, contains, LOAD_THROUGH } from './ownership';
 import { signFromBounds } from './bounds';
 import {
   Val, konst, sym, key, add, sub, mulConst, opaque, isConst, asSym, provablyDifferent, provablyEqual, hex, show, pretty,
@@ -148,8 +148,8 @@ function carries(k: string, h: string): boolean {
     if (/[\w:@#]/.test(k[i - 1] ?? '') || /[\w@#]/.test(k[i + h.length] ?? '')) continue;
     // As holds() (exec/ownership.ts): `*sb+0` and `sb+0->len` load through it, `4096*pfn+0` does not.
     if (k[i - 1] === '*' && !/\d/.test(k[i - 2] ?? '')) continue;
-    const after = k.slice(i + h.length, i + h.length + 12);
-    if (/^(\+0)?(->|\.|\[)/.test(after) && !/^(\+0)?->pfn_(lo|hi)\b/.test(after)) continue;
+    const after = k.slice(i + h.length, i + h.length + 60);
+    if (LOAD_THROUGH.test(after) && !/^(\+0)?->pfn_(lo|hi)\b/.test(after)) continue;
     return true;
   }
   return false;
@@ -1116,7 +1116,7 @@ class Executor {
     if (!st.kept.length) return;
     for (const r of st.resources) {
       if (r.state !== 'live') continue;
-      if (r.handles.some((h) => path.startsWith(h) && /^(\+0)?(->|\.|\[)/.test(path.slice(h.length)))) r.readAt = this.work;
+      if (r.handles.some((h) => path.startsWith(h) && LOAD_THROUGH.test(path.slice(h.length)))) r.readAt = this.work;
     }
   }
 

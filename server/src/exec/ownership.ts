@@ -168,6 +168,12 @@ export function holders(st: State, exit: ExitKind, ret: Val | null, failedKeeper
 }
 
 /**
+ * What follows a pointer handle in a key when the key is a load through it, at a constant or
+ * symbolic offset: `sb+0->len`, `buf+0+24->a`, `data_out+sizeof(struct rep)+0->a`, `p+param:i[`.
+ */
+export const LOAD_THROUGH = /^(\+(?:-?\d+|sizeof\([^()]*\)|[A-Za-z_][\w:@#]*))*(->|\.|\[)/;
+
+/**
  * Whether a value key holds the handle `h`: mentions it other than as the base of a load through
  * it. `cpu_to_le64(dma+0)` and `dma+0+16` hold it; `sb+0->tx_pkts` (a counter read out of the
  * buffer) and `*sb+0` do not.
@@ -178,8 +184,8 @@ export function holds(k: string, h: string): boolean {
     // `*sb+0` loads through it; `4096*pfn+0` is a multiple of it.
     if (k[i - 1] === '*' && !/\d/.test(k[i - 2] ?? '')) continue;
     // ...except a struct iova's own range, which names it (`find_iova(PHYS_PFN(...))`, DESIGN §2).
-    const after = k.slice(i + h.length, i + h.length + 12);
-    if (/^(\+0)?(->|\.|\[)/.test(after) && !/^(\+0)?->pfn_(lo|hi)\b/.test(after)) continue;
+    const after = k.slice(i + h.length, i + h.length + 60);
+    if (LOAD_THROUGH.test(after) && !/^(\+0)?->pfn_(lo|hi)\b/.test(after)) continue;
     return true;
   }
   return false;
