@@ -1905,6 +1905,15 @@ class Executor {
       const a = spec.acquires;
       const handles: string[] = [];
       let identity: Val = ret;
+      // `&pfn` written by the call: the pinned chunk's first pfn, which the unpin is given.
+      if (a.writesOut && a.handle !== 'ret') {
+        const on = argNode(a.handle.outArg);
+        const ox = on && stripParens(on);
+        if (ox?.type === 'pointer_expression' && ox.child(0)?.type === '&') {
+          this.apiStore = true;
+          try { this.writeThrough(on!, sym(`${key(ret)}:out`), st, failAt); } finally { this.apiStore = false; }
+        }
+      }
       if (a.handle !== 'ret') identity = arg(a.handle.outArg) ?? ret;
       handles.push(hkey(identity));
       // dma_map_sgtable(dev, &sgt): a copy of the struct itself (`*bo->sgt = sgt`) carries the mapping too.

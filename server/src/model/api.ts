@@ -35,6 +35,8 @@ export interface Acquire {
   handle: 'ret' | { outArg: number };
   /** A second value that also identifies it (the coherent buffer's dma handle out-param). */
   alsoOut?: number;
+  /** The out-parameter handle is written by the call (`vfio_pin_pages_remote(..., &pfn, ...)`: `*pfn_base`). */
+  writesOut?: boolean;
   size?: number;
   dir?: number;
   dev?: number;
@@ -255,7 +257,7 @@ const table: ApiSpec[] = [
   // unpinned together, so their sizes are not compared.
   { name: 'vfio_unpin_pages', releases: { kinds: ['pinned-pages'], handle: 1 }, doc: 'Unpins pages pinned with vfio_pin_pages().' },
   { name: 'vfio_pin_pages_remote', failure: 'zero', mustCheck: true,
-    acquires: { kind: 'pinned-pages', handle: { outArg: 3 }, size: 2, leaksOnlyOnFailure: true },
+    acquires: { kind: 'pinned-pages', handle: { outArg: 3 }, writesOut: true, size: 2, leaksOnlyOnFailure: true },
     doc: 'type1: pins a physically contiguous chunk of the user range from `vaddr` (at most `npage` pages, RLIMIT_MEMLOCK) and returns its first pfn in `*pfn_base`; the number pinned or a negative errno. The pins belong to the vfio_dma; released by vfio_unpin_pages_remote() (and vfio_remove_dma()).' },
   { name: 'vfio_unpin_pages_remote', releases: { kinds: ['pinned-pages'], handle: 2 }, doc: 'type1: unpins `npage` pages from `pfn` (a chunk that failed to map).' },
   { name: 'vfio_remove_dma', releases: { kinds: ['pinned-pages', 'iommu-mapping'], handle: 1 },

@@ -94,7 +94,8 @@ test('vfio_pin_map_dma (seed 000 "iova 地址分配"): pin a chunk of user pages
   const out = run('vfio_pin_map_dma.c:vfio_pin_map_dma');
   // Chunk by chunk: pin, then map the chunk into every domain of the container (the helper's body read).
   inOrder(out, [/^== .*vfio_pin_map_dma\(\) — all calls succeed/, /^line 61: vfio_pin_pages_remote\(dma, .*&pfn, /,
-    /^line 71: vfio_iommu_map\(iommu, dma->iova \+ dma->size, .*\) -> 0 \(a helper of this file: releases IOMMU mapping on some paths/,
+    // the pfn is the one the pin wrote through &pfn, not an uninitialised local
+    /^line 71: vfio_iommu_map\(iommu, dma->iova \+ dma->size, vfio_pin_pages_remote:out, .*\) -> 0 \(a helper of this file: releases IOMMU mapping on some paths/,
     /^line 61: vfio_pin_pages_remote\(/, /^line 71: vfio_iommu_map\(/, /^exit: /], 'vfio');
   assert.doesNotMatch(out, /^finding:/m);
   // A chunk that fails to map: its pins are undone, and vfio_remove_dma() undoes the chunks before it.
