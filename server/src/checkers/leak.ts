@@ -16,7 +16,7 @@ import type { Finding } from '../engine/types';
 import { key } from '../exec/value';
 import { CheckContext, finding, lineRange, pathPhrase, siteRange } from './common';
 import type { PathRecord } from '../exec/executor';
-import { describe, holds, rootOf } from '../exec/ownership';
+import { describe, holds, isFresh, rootOf } from '../exec/ownership';
 import type { Resource } from '../exec/state';
 
 const VERB: Record<string, string> = {
@@ -141,12 +141,17 @@ export function checkLeak(ctx: CheckContext): Finding[] {
   // Of that kind, and (when the cleanup names the fields it releases) of this field: he_start()'s
   // cleanup frees rbpl_base, not the rbrq_base he_init_group() left.
   // (Any field that holds it counts: a coherent buffer is in `pdr` and `pdr_pa`.)
+  // A call failed on the path: an injected failure, or the NULL branch of a kernel allocator's
+  // result (`if (!priv->ntfy_blocks) goto abort_with_irq_db_indices;` after kvzalloc()), which
+  // the driver tests because it happens.
+  const callFailedOn = (p: PathRecord): boolean => !!p.state.failed
+    || [...p.state.facts].some(([k, f]) => f.zero === true && isFresh(k.replace(/\+0$/, '')));
   const callerReleases = (r: Resource, cur: PathRecord) => {
     if (!cc || !cc.kinds.has(r.kind)) return false;
     const fs = cc.fields?.get(r.kind);
     // Only on a path where a call failed: a test of the function's own (`dma & (size - 1)` through
     // a header's macro) may be one we cannot see is never true.
-    if (!fs || fs === '*' || r.via !== 'field' || !cur.state.failed) return true;
+    if (!fs || fs === '*' || r.via !== 'field' || !callFailedOn(cur)) return true;
     let named = false;
     for (const [at, v] of cur.state.mem) {
       if (at.startsWith('local:') || !r.handles.some((h) => holds(key(v), h))) continue;
@@ -158,13 +163,18 @@ export function checkLeak(ctx: CheckContext): Finding[] {
   // Not a slot the path stored to again (`[~1]`: the analysis saw a later store at the same
   // cursor, `tbi = tq->buf_info + tq->tx_ring.next2fill`, after a call that advanced it): the ring
   // moved on and keeps the slot for its teardown (vmxnet3's tq_cleanup walks next2comp..next2fill).
-  const restoredSlot = (r: Resource): boolean => paths.some((p) => [...p.state.mem].some(([at, v]) =>
-    /\[~\d+\]$/.test(at) && r.handles.some((h) => holds(key(v), h))));
+  // (The field itself read as an array, `priv->irq_db_indices[i].index`, is not a slot of a ring:
+  // its `[~N]` echoes the field that holds the handle.)
+  const restoredSlot = (r: Resource): boolean => paths.some((p) => [...p.state.mem].some(([at, v]) => {
+    if (!/\[~\d+\]$/.test(at) || !r.handles.some((h) => holds(key(v), h))) return false;
+    const base = p.state.mem.get(at.replace(/\[~\d+\]$/, ''));
+    return !(base && r.handles.some((h) => holds(key(base), h)));
+  }));
   // (5) at the field: the callers release this kind, but by fields that are not this one's
   // (erdma_cmdq_init() frees `cmdq->sq.qbuf` after erdma_cmdq_cq_init() fails, not `cq.qbuf`).
   const fieldsElsewhere = (r: Resource, p: PathRecord) => {
     const fs = cc?.fields?.get(r.kind);
-    if (!fs || fs === '*' || r.via !== 'field' || !p.state.failed) return false;
+    if (!fs || fs === '*' || r.via !== 'field' || !callFailedOn(p)) return false;
     // ... and the function itself does not release this kind after the failure by a handle it
     // cannot name (iwl_pcie_alloc_rxq_dma()'s `err:` loop frees every queue through a helper).
     if (unnamedRelease(p, r) || walks(p, r) || cleanupCalled(p, r)) return false;
@@ -469,9 +479,12 @@ for (const [name, spec] of API) for (const k of spec.releases?.kinds ?? []) {
 /** A loop in the block whose body calls a function named for a cleanup (`iwl_pcie_free_rxq_dma(trans, rxq)`). */
 function loopCallsCleanup(block: SyntaxNode): boolean {
   const cleanup = /(^|_)(free|unmap|release|destroy|cleanup|clean|deinit|uninit|teardown|put)(_|$)/;
+  // Kernel releases of other things (an irq, a kmalloc()'d table, a device reference).
+  const other = /^(free_irq|free_percpu_irq|k[vz]?free\w*|vfree|dev_kfree_skb\w*|kfree_skb\w*|consume_skb|put_device|iounmap|release_firmware|free_netdev|free_percpu|mempool_free|kmem_cache_free|clk_\w+|regulator_\w+|irq_\w+|pci_\w+)$/;
   let found = false;
   const calls = (n: SyntaxNode): boolean => {
-    if (n.type === 'call_expression' && cleanup.test(n.childForFieldName('function')?.text ?? '')) return true;
+    const name = n.type === 'call_expression' ? n.childForFieldName('function')?.text ?? '' : '';
+    if (name && cleanup.test(name) && !other.test(name)) return true;
     return n.namedChildren.some(calls);
   };
   const visit = (n: SyntaxNode) => {

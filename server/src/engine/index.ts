@@ -375,11 +375,14 @@ class FileContext {
         }
         const sm = this.summaries.get(m[1]);
         if (sm) {
-          for (const k of sm.releases) { ks.add(k); addField(k, '*'); }
+          // The fields its releases name (`gve_free_counter_array(priv)` frees `counter_array`);
+          // a kind it releases by no handle it names (a local, a walk) takes any field.
+          const named = new Set<string>();
           for (const r of sm.released) {
             const f = memberTail(r.handle);
-            for (const k of r.kinds) { ks.add(k); addField(k, f ?? '*'); }
+            for (const k of r.kinds) { ks.add(k); addField(k, f ?? '*'); named.add(k); }
           }
+          for (const k of sm.releases) { ks.add(k); if (!named.has(k)) addField(k, '*'); }
         }
         // A function of another file that may tear the object down (`nvkm_memory_unref(&memory)`):
         // what it releases is unknown, so nothing is concluded from this caller.

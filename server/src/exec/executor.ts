@@ -1165,6 +1165,8 @@ class Executor {
    * where it was, beside the new value (`path[~n]`: same root, same reach; exec/ownership.ts).
    */
   private keepOverwritten(path: string, old: Val, v: Val, st: State): void {
+    // A fixed field cleared (`priv->irq_db_indices = NULL;`): the same place, not another slot.
+    if (isConst(v) && !path.includes('[')) return;
     const ok = key(old);
     const nk = key(v);
     if (!st.resources.some((r) => r.state === 'live' && r.handles.some((h) => ok.includes(h) && !nk.includes(h)))) return;
