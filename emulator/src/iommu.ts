@@ -81,7 +81,7 @@ export interface Domain {
    * gathered (iommu_iotlb_sync() / flush_iotlb_all not yet called): the IOTLB may still translate
    * them to the old pages. `tag` is the caller's label for the unmap.
    */
-  unsynced?: { iova: number; size: number; tag: string }[];
+  unsynced?: { iova: number; size: number; tag: string; pages?: [number, number][] }[];
   /** The gather of those unmaps (struct iommu_iotlb_gather). */
   gather?: IotlbGather;
 }
@@ -283,7 +283,7 @@ export class Machine {
     const d = this.domains.get(id)!;
     if (d.o === this.ctx.tok) return d;
     const c: Domain = { ...d, o: this.ctx.tok, devices: d.devices.slice(), pasids: d.pasids.slice(),
-      unsynced: d.unsynced?.slice(), gather: d.gather ? { ...d.gather } : undefined, cookie: d.cookie ? { ...d.cookie, fq: d.cookie.fq ? d.cookie.fq.slice() : null } : null };
+      unsynced: d.unsynced?.map((u) => ({ ...u, pages: u.pages?.map((x) => [x[0], x[1]] as [number, number]) })), gather: d.gather ? { ...d.gather } : undefined, cookie: d.cookie ? { ...d.cookie, fq: d.cookie.fq ? d.cookie.fq.slice() : null } : null };
     this.domains.set(id, c);
     return c;
   }
@@ -637,8 +637,20 @@ export class Machine {
   iommuUnmapFast(id: number, iova: number, size: number, tag: string): number {
     const d = this.ownDomain(id);
     d.gather ??= newGather();
+    // The physical pages the range mapped, which the IOTLB may still translate to until the sync
+    // ([pa, bytes] runs, read before the PTEs go; at most 512 pages are looked at).
+    const pages: [number, number][] = [];
+    if (d.pgtbl) {
+      const g = d.pgsizeBitmap & -d.pgsizeBitmap;
+      for (let off = 0; off < size && off < 512 * g; off += g) {
+        const pa = this.pt(d).iovaToPhys(iova + off);
+        if (!pa) continue;
+        const last = pages[pages.length - 1];
+        if (last && last[0] + last[1] === pa) last[1] += g; else pages.push([pa, g]);
+      }
+    }
     const n = this.iommuUnmapGather(d, iova, size, d.gather);
-    if (n) (d.unsynced ??= []).push({ iova, size: n, tag });
+    if (n) (d.unsynced ??= []).push({ iova, size: n, tag, pages });
     this.log.emitLazy({ kind: 'iommu-unmap', domain: d.id, iova, size, unmapped: n }, () => `iommu_unmap_fast(domain ${d.id}, ${hex(iova)}, size ${hex(size)}) = ${hex(n)}; IOTLB invalidation gathered, not yet done`);
     return n;
   }

@@ -82,7 +82,10 @@ export interface System {
   /** iommu_iotlb_sync(domain, gather), or iommu_flush_iotlb_all() when `all`: how many gathered unmaps it invalidated. */
   iotlbSync(domain: number, all?: boolean): number;
   /** The fast-unmapped ranges of the domain the IOTLB may still translate (not yet synced). */
-  unsyncedRanges(domain: number): { iova: number; size: number; tag: string }[];
+  /** Ranges iommu_unmap_fast() took out whose IOTLB invalidation is only gathered, with the physical pages they mapped. */
+  unsyncedRanges(domain: number): { iova: number; size: number; tag: string; pages: [number, number][] }[];
+  /** Every domain's unsynced range that mapped the physical address `pa` (a page freed before the sync). */
+  unsyncedAt(pa: number, bytes: number): { domain: number; iova: number; size: number; tag: string } | undefined;
   iovaToPhys(domain: number, iova: number): number;
   dmaMap(dev: number, paddr: number, size: number, dir: number, fn: string): number;
   dmaUnmap(dev: number, addr: number, size: number, dir: number, fn: string): void;
@@ -356,8 +359,16 @@ class SystemImpl implements System {
   iotlbSync(domain: number, all = false): number {
     return this.dom(domain) ? this.m.syncGathered(domain, all) : 0;
   }
-  unsyncedRanges(domain: number): { iova: number; size: number; tag: string }[] {
-    return (this.dom(domain)?.unsynced ?? []).map((r) => ({ ...r }));
+  unsyncedRanges(domain: number): { iova: number; size: number; tag: string; pages: [number, number][] }[] {
+    return (this.dom(domain)?.unsynced ?? []).map((r) => ({ iova: r.iova, size: r.size, tag: r.tag, pages: (r.pages ?? []).map((x) => [x[0], x[1]] as [number, number]) }));
+  }
+  unsyncedAt(pa: number, bytes: number): { domain: number; iova: number; size: number; tag: string } | undefined {
+    for (const [id, d] of this.m.domains) {
+      for (const u of d.unsynced ?? []) {
+        if ((u.pages ?? []).some(([p, n]) => p < pa + bytes && pa < p + n)) return { domain: id, iova: u.iova, size: u.size, tag: u.tag };
+      }
+    }
+    return undefined;
   }
   iovaToPhys(domain: number, iova: number): number {
     const d = this.dom(domain);

@@ -209,7 +209,10 @@ test('iommu_unmap_fast() leaves the IOTLB stale until iommu_iotlb_sync(); the ra
   assert.equal(s.map(dom, 0x100000, pa, 0x2000, IOMMU_READ | IOMMU_WRITE), 0);
   s.translate(sid, 0, 0x100000, 'read'); // warm the IOTLB
   assert.equal(s.unmapFast(dom, 0x100000, 0x2000, 'line 12'), 0x2000);
-  assert.deepEqual(s.unsyncedRanges(dom), [{ iova: 0x100000, size: 0x2000, tag: 'line 12' }]);
+  // ... with the physical pages it mapped, which must not be freed before the sync.
+  assert.deepEqual(s.unsyncedRanges(dom), [{ iova: 0x100000, size: 0x2000, tag: 'line 12', pages: [[pa, 0x2000]] }]);
+  assert.deepEqual(s.unsyncedAt(pa + 0x1000, 0x1000), { domain: dom, iova: 0x100000, size: 0x2000, tag: 'line 12' });
+  assert.equal(s.unsyncedAt(pa + 0x2000, 0x1000), undefined, 'the page after the range');
   // The page table no longer maps it, but the device still reaches the old page.
   assert.equal(s.iovaToPhys(dom, 0x100000), 0);
   assert.deepEqual(s.translate(sid, 0, 0x100010, 'read'), { pa: pa + 0x10 }, 'stale IOTLB entry');
@@ -219,6 +222,7 @@ test('iommu_unmap_fast() leaves the IOTLB stale until iommu_iotlb_sync(); the ra
   assert.deepEqual(s.unsyncedRanges(dom), []);
   assert.ok('fault' in s.translate(sid, 0, 0x100010, 'read'), 'after the sync: a translation fault');
   assert.equal(f.unsyncedRanges(dom).length, 1, 'the fork still has it');
+  assert.equal(s.unsyncedAt(pa, 0x1000), undefined, 'synced: the pages may be freed');
   // flush_iotlb_all() also ends it.
   assert.equal(f.iotlbSync(dom, true), 1);
   assert.ok('fault' in f.translate(sid, 0, 0x100010, 'read'));

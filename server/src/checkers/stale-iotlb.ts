@@ -7,6 +7,9 @@
  * not yet synced (emulator iommu.ts iommuUnmapFast), and the map checks them. Reported at the
  * mapping call, with the unmap as related information.
  *
+ * Also reported: the pages such a range mapped freed (__free_pages(), free_pages(), put_page()...)
+ * before the sync, at the free: the device may write them after the page allocator hands them out.
+ *
  * Not reported: iommu_unmap() (it syncs before returning), a sync or flush of the domain between
  * the two, another domain, or a range that does not overlap. DMA-API debug says nothing (it does
  * not see the IOMMU API); neither does the IOMMU core, which trusts the caller's gather.
@@ -21,7 +24,15 @@ export function checkStaleIotlb(ctx: CheckContext): Finding[] {
   ctx.exploration.paths.forEach((p, i) => {
     for (const e of p.state.events) {
       if (e.k !== 'stale-iotlb') continue;
-      const d = e.detail as { iova: number; size: number; unmapLine: number; staleIova: number; staleSize: number };
+      const d = e.detail as { iova: number; size: number; unmapLine: number; staleIova: number; staleSize: number; freed?: boolean; pa?: number };
+      if (d.freed) {
+        out.push(finding('stale-iotlb', 'error', ctx, siteRange(e.site),
+          `${e.site.api}() frees the page at ${hex(d.pa ?? 0)} that iommu_unmap_fast() at line ${d.unmapLine + 1} unmapped from IOVA ${hex(d.staleIova)} `
+          + `(size ${hex(d.staleSize)}) without an iommu_iotlb_sync() since: the IOTLB may still translate that IOVA to it, so the device can write `
+          + 'the page after it is reused; sync the gather (iommu_iotlb_sync(domain, &gather)) before freeing the pages',
+          [{ range: lineRange(d.unmapLine), message: 'unmapped here; the IOTLB invalidation is only gathered' }], i));
+        continue;
+      }
       out.push(finding('stale-iotlb', 'error', ctx, siteRange(e.site),
         `${e.site.api}() maps IOVA ${hex(d.iova)} (size ${hex(d.size)}) that iommu_unmap_fast() at line ${d.unmapLine + 1} unmapped `
         + `(${hex(d.staleIova)}, size ${hex(d.staleSize)}) without an iommu_iotlb_sync() since: the IOTLB may still translate it to the old pages; `

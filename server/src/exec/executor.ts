@@ -1801,6 +1801,11 @@ class Executor {
         // The address of a page we hold is not NULL.
         const v = opaque(name, ...a);
         if (a[0] && this.signOf(a[0], st).zero === false) st.addFact(v, { zero: false });
+        // The emulator's pages are their physical address (alloc_pages() -> pa): page_to_phys()
+        // of one is that address, so iommu_map() maps the very page and its free can be told.
+        const c = name === 'page_to_phys' && a[0] ? this.concrete(a[0], st) : undefined;
+        const vs = asSym(v);
+        if (c !== undefined && c !== 0 && vs && st.emu) st.emu.model.set(vs, c);
         return v;
       }
       default:
@@ -2601,7 +2606,13 @@ class Executor {
         const rel = spec.releases!;
         const order = rel.fixedOrder ?? Math.max(0, this.conc(arg(rel.size), st, 0));
         const pa = this.concrete(arg(0) ?? konst(0), st);
-        if (pa !== undefined) sys.freePages(pa, order);
+        if (pa !== undefined) {
+          // Pages an iommu_unmap_fast() took out of a domain whose IOTLB invalidation is still only
+          // gathered: the device can reach them through the IOTLB after they are reused (stale-iotlb).
+          const stale = pa ? sys.unsyncedAt(pa, 4096 * 2 ** order) : undefined;
+          if (stale) st.events = st.events.add({ k: 'stale-iotlb', site: this.lastSite!, detail: { freed: true, pa, iova: stale.iova, size: stale.size, unmapLine: Number(stale.tag), staleIova: stale.iova, staleSize: stale.size } });
+          sys.freePages(pa, order);
+        }
         return 'ok';
       }
       case 'domain': {
