@@ -32,7 +32,13 @@ const VERB: Record<string, string> = {
   'pinned-pages': 'unpin_user_pages()', 'dma-iova': 'iommu_dma_free_iova()',
 };
 
-export function checkUnreleasedAtRemove(ctx: CheckContext, td: TeardownInfo): Finding[] {
+/**
+ * `via`: the function is a helper an entry point calls (`foo_alloc_rings(priv)` in foo_probe()),
+ * checked against that entry point's teardown; what the entry point (and what it reaches)
+ * releases itself is not reported, nor what the helper leaves on a path that fails.
+ */
+export function checkUnreleasedAtRemove(ctx: CheckContext, td: TeardownInfo,
+  via?: { entry: string; released: Map<string, Set<string> | '*'> }): Finding[] {
   if (td.opaque) return [];
   const out: Finding[] = [];
   const done = new Set<number>();
@@ -60,6 +66,12 @@ export function checkUnreleasedAtRemove(ctx: CheckContext, td: TeardownInfo): Fi
       if (f0 && !fields.has(f0)) fields.set(f0, stored);
       if (fields.size === 0) continue;
       if (rel && [...fields.keys()].some((f) => rel.has(f))) continue;
+      if (via) {
+        const own = via.released.get(r.kind);
+        if (own === '*' || (own && [...fields.keys()].some((f) => own.has(f)))) continue;
+        // Only what the helper stores in its parameters' objects (the entry point's object).
+        if (r.via !== 'field') continue;
+      }
       // An open that allocates only the first time (`if (!np->queue_mem) np->queue_mem =
       // dma_alloc_coherent(...)`) keeps it across stop/open: remove frees it, not stop.
       if (open && lazily(ctx, r.site.at, [...fields.keys()])) continue;
@@ -78,7 +90,8 @@ export function checkUnreleasedAtRemove(ctx: CheckContext, td: TeardownInfo): Fi
         : DEBUG_TRACKED.has(r.kind)
         ? `at unbind DMA-API debug reports "device driver has pending DMA allocations while released from device"`
         : `it is leaked at every unbind`;
-      const msg = `the ${what} from ${r.api}() at line ${r.site.line + 1} is stored in ${where} when ${ctx.fn}() succeeds, `
+      const by = via ? ` (called by ${via.entry}())` : '';
+      const msg = `the ${what} from ${r.api}() at line ${r.site.line + 1} is stored in ${where} when ${ctx.fn}()${by} succeeds, `
         + `and no teardown of the driver releases it: ${teardown} never ${VERB[r.kind] ? `calls ${VERB[r.kind]} on` : 'releases'} ${names}; `
         + `${consequence}; release it in ${tds[0]}() (or allocate it with the devres variant)`;
       const related: Finding['related'] = [{ range: siteRange(r.site), message: `stored in ${names}` }];

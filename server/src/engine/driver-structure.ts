@@ -132,6 +132,33 @@ export class DriverStructure {
     return info;
   }
 
+  /**
+   * What an entry point releases itself, and the file's functions it reaches (the same scan as a
+   * teardown's, from the entry): a helper's buffer the entry frees again is no teardown's business.
+   */
+  releasedFrom(entry: string): Map<string, Set<string> | '*'> {
+    const info: TeardownInfo = { entryField: '', roots: [entry], functions: [], lines: new Map(), released: new Map(), digest: '' };
+    const seen = new Set<string>();
+    const visit = (name: string, bind: Map<string, string[] | '*'>, depth: number, text?: string) => {
+      if (seen.has(name) || depth > 6) return;
+      const d = this.def(name);
+      if (!d) return;
+      seen.add(name);
+      info.functions.push(name);
+      this.scan(name, d, bind, info, (callee, b) => visit(callee, b, depth + 1), text);
+    };
+    const d = this.def(entry);
+    if (d) visit(entry, new Map(), 0, successText(this.code.slice(d.bodyStart, d.end)));
+    return info.released;
+  }
+
+  /** The file's functions the body of `name` calls by name. */
+  callees(name: string): Set<string> {
+    const out = new Set<string>();
+    for (const m of this.bodyOf(name).matchAll(/\b([A-Za-z_]\w*)\s*\(/g)) if (m[1] !== name && this.def(m[1])) out.add(m[1]);
+    return out;
+  }
+
   /** File functions assigned to a release-like member (`->private_free = foo_free`, `.release = foo_release`). */
   private callbacks(): string[] {
     if (this.releaseCallbacks) return this.releaseCallbacks;
@@ -149,8 +176,8 @@ export class DriverStructure {
 
   /** The releases and calls of one function's body. */
   private scan(name: string, d: Def, bind: Map<string, string[] | '*'>, info: TeardownInfo,
-    call: (callee: string, bind: Map<string, string[] | '*'>) => void): void {
-    const body = this.code.slice(d.bodyStart, d.end);
+    call: (callee: string, bind: Map<string, string[] | '*'>) => void, text?: string): void {
+    const body = text ?? this.code.slice(d.bodyStart, d.end);
     const add = (kind: string, f: string[] | '*') => {
       const cur = info.released.get(kind);
       if (cur === '*') return;
@@ -326,6 +353,36 @@ function balanced(s: string): boolean {
 }
 
 /** `priv->ring[i].desc` -> `desc`; `&priv->rx_dma` -> `rx_dma`; `p + 4` -> undefined. */
+/**
+ * The part of a function body its success path runs, roughly: up to its first goto label, without
+ * the `if (...)` branches that leave by a goto or a return of something other than 0 (error exits).
+ */
+export function successText(body: string): string {
+  const label = /\n[ \t]*(?!default\b)([A-Za-z_]\w*)[ \t]*:(?!:)/.exec(body);
+  let t = label ? body.slice(0, label.index) : body;
+  const out: string[] = [];
+  let i = 0;
+  for (const m of t.matchAll(/\bif\s*\(/g)) {
+    if (m.index! < i) continue;
+    let j = m.index! + m[0].length, depth = 1;
+    for (; j < t.length && depth > 0; j++) { if (t[j] === '(') depth++; else if (t[j] === ')') depth--; }
+    while (j < t.length && /\s/.test(t[j])) j++;
+    let end = j;
+    if (t[j] === '{') {
+      let b = 0;
+      for (; end < t.length; end++) { if (t[end] === '{') b++; else if (t[end] === '}' && --b === 0) { end++; break; } }
+    } else {
+      end = t.indexOf(';', j);
+      end = end < 0 ? t.length : end + 1;
+    }
+    const branch = t.slice(j, end);
+    if (/\bgoto\b|\breturn\b(?!\s*0\s*;)/.test(branch)) { out.push(t.slice(i, m.index!)); i = end; }
+  }
+  out.push(t.slice(i));
+  t = out.join(' ');
+  return t;
+}
+
 export function lastMember(a: string): string | undefined {
   const s = a.replace(/\[[^\]]*\]/g, '').trim();
   return /(?:->|\.)\s*([A-Za-z_]\w*)\s*$/.exec(s)?.[1];

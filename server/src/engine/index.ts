@@ -227,9 +227,34 @@ class FileContext {
   /** The teardown closure of an entry point (probe, ndo_open, open) the file installs (engine/driver-structure.ts). */
   private teardownOf(name: string): TeardownInfo | undefined {
     const field = this.entryPoints().get(name);
-    if (field !== 'probe' && field !== 'ndo_open' && field !== 'open') return undefined;
+    if (field !== 'probe' && field !== 'ndo_open' && field !== 'open') return this.helperTeardown(name)?.td;
     this.driver ??= new DriverStructure(this.whole);
     return this.driver.teardownFor(name, field);
+  }
+
+  private helperTeardowns = new Map<string, { td: TeardownInfo; entry: string; released: Map<string, Set<string> | '*'> } | null>();
+  /**
+   * A function of the file that an entry point (probe, ndo_open, open) calls directly
+   * (`foo_alloc_rings(priv)` in foo_probe()): what it stores in the driver's object must be released
+   * by that entry point's teardown too. The first such entry point with a teardown; with what it
+   * releases itself (then the helper's buffer is not left for the teardown).
+   */
+  private helperTeardown(name: string): { td: TeardownInfo; entry: string; released: Map<string, Set<string> | '*'> } | undefined {
+    if (this.helperTeardowns.has(name)) return this.helperTeardowns.get(name) ?? undefined;
+    let hit: { td: TeardownInfo; entry: string; released: Map<string, Set<string> | '*'> } | undefined;
+    this.driver ??= new DriverStructure(this.whole);
+    for (const [entry, field] of this.entryPoints()) {
+      if (field !== 'probe' && field !== 'ndo_open' && field !== 'open') continue;
+      if (!this.driver.callees(entry).has(name)) continue;
+      const td = this.driver.teardownFor(entry, field);
+      if (!td) continue;
+      const released = this.driver.releasedFrom(entry);
+      hit = { td: { ...td, digest: createHash('sha1').update(td.digest).update(entry)
+        .update(JSON.stringify([...released].map(([k, v]) => [k, v === '*' ? '*' : [...v].sort()]))).digest('base64') }, entry, released };
+      break;
+    }
+    this.helperTeardowns.set(name, hit ?? null);
+    return hit;
   }
 
   private entries?: Map<string, string>;
@@ -572,7 +597,8 @@ class FileContext {
     for (const c of CHECKERS) findings.push(...c(ctx));
     // File-level: the teardown of this entry point (its digest is in the cache key, analyze()).
     const td = this.teardownOf(f.name);
-    if (td) findings.push(...checkUnreleasedAtRemove(ctx, td));
+    const via = this.entryPoints().has(f.name) ? undefined : this.helperTeardown(f.name);
+    if (td) findings.push(...checkUnreleasedAtRemove(ctx, td, via && { entry: via.entry, released: via.released }));
     findings = applySeverity(findings, this.config);
     for (const fd of findings) {
       const fix = fixesFor(fd, f, this.text);
