@@ -35,7 +35,7 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import v8 from 'node:v8';
 import vm from 'node:vm';
-import { OPS, mutants, judge, functionAt, mulberry32, draw, EXPECTED_RULE } from './mutations.mjs';
+import { OPS, mutants, judge, judgeFile, functionAt, mulberry32, draw, EXPECTED_RULE } from './mutations.mjs';
 
 const self = fileURLToPath(import.meta.url);
 const root = resolve(dirname(self), '..');
@@ -103,7 +103,7 @@ async function child() {
           reply.analyses++;
           const baseFn = functionAt(base, m.function, m.line - 1);
           const mutFn = functionAt(after, m.function, m.line - 1);
-          const j = judge(m, baseFn, mutFn);
+          const j = m.fileLevel ? judgeFile(m, base, after) : judge(m, baseFn, mutFn);
           if (baseFn) {
             const k = `${baseFn.name}@${baseFn.range.start.line}`;
             if (!fnsWithMutants.has(k)) fnsWithMutants.set(k, { fn: baseFn, ops: new Set() });

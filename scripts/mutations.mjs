@@ -38,6 +38,11 @@
 //                   text is the resource's holder; a sync of part of the buffer is not eligible:
 //                   twice an unknown part is not provably past the end), becomes `(S) * 2`.
 //                   Expected: sync-out-of-range at the sync's line.
+//   drop-teardown-release  a release statement in a teardown the file installs (`.remove`,
+//                   `.remove_new`, `.ndo_stop`, `.release`) becomes `;`, when it releases a field
+//                   (`priv->rx_buf`) that the file assigns from an acquisition. Expected:
+//                   unreleased-at-remove anywhere in the file naming that field (file-level: see
+//                   judgeFile()).
 // drop-release, change-size, swap-direction and sync-after-unmap are eligible only where the unmutated analysis says
 // the release freed a resource acquired in the same function (a fate `released by NAME() at line
 // L` of one of the function's resources, L the release's line).
@@ -66,7 +71,7 @@ function project() {
   return parser;
 }
 
-export const OPS = ['drop-check', 'drop-release', 'change-size', 'swap-direction', 'sync-after-unmap', 'grow-sync'];
+export const OPS = ['drop-check', 'drop-release', 'change-size', 'swap-direction', 'sync-after-unmap', 'grow-sync', 'drop-teardown-release'];
 
 /** The rule each operator should make the engine report. */
 export const EXPECTED_RULE = {
@@ -76,6 +81,7 @@ export const EXPECTED_RULE = {
   'swap-direction': 'direction-mismatch',
   'sync-after-unmap': 'use-after-release',
   'grow-sync': 'sync-out-of-range',
+  'drop-teardown-release': 'unreleased-at-remove',
 };
 
 /** Acquisitions tested with dma_mapping_error(). */
@@ -429,8 +435,54 @@ export function mutants(src, result, { ops = OPS, tree, skipped } = {}) {
       if (fr) out.push(...growSync(src, calls, fnMeta, fr, skip));
     }
   }
+  if (want.has('drop-teardown-release')) out.push(...dropTeardownRelease(src, t, result));
   out.sort((a, b) => a.edit.start - b.edit.start || OPS.indexOf(a.op) - OPS.indexOf(b.op));
   return out;
+}
+
+/** drop-teardown-release: see the header. */
+function dropTeardownRelease(src, tree, result) {
+  const { listFunctions } = project();
+  const out = [];
+  const teardowns = new Set([...src.matchAll(/\.\s*(?:remove_new|remove|ndo_stop|release)\s*=\s*&?([A-Za-z_]\w*)/g)].map((m) => m[1]));
+  if (!teardowns.size || !/\.\s*(?:probe|ndo_open|open)\s*=/.test(src)) return out;
+  // Fields the file assigns from an acquisition: `->f = dma_alloc_coherent(`, `&x->f` given as its handle.
+  const acquired = new Set();
+  for (const m of src.matchAll(/(?:->|\.)\s*([A-Za-z_]\w*)\s*=\s*(?:\([^()]*\)\s*)?(dma_alloc_\w+|dma_map_\w+|dma_pool_z?alloc|__get_free_pages|alloc_pages\w*)\s*\(/g)) acquired.add(m[1]);
+  for (const f of listFunctions(tree, src)) {
+    if (!teardowns.has(f.name)) continue;
+    for (const call of f.node.descendantsOfType('call_expression')) {
+      const name = calleeName(call);
+      if (!RELEASES.has(name)) continue;
+      const stmt = releaseStatement(call);
+      if (!stmt) continue;
+      const fields = args(call).map((a) => /(?:->|\.)\s*([A-Za-z_]\w*)\s*(?:\[[^\]]*\])?\s*$/.exec(strip(a).text)?.[1]).filter((x) => x && acquired.has(x));
+      if (!fields.length) continue;
+      // Already reported without the mutation: the mutant cannot be told apart.
+      const before = (result?.functions ?? []).flatMap((x) => x.findings).filter((x) => x.rule === 'unreleased-at-remove');
+      const masked = before.some((x) => fields.some((fl) => x.message.includes(`\`${fl}\``)));
+      const edit = replaceSpan(src, stmt.startIndex, stmt.endIndex, ';', true);
+      out.push(makeMutant(src, {
+        op: 'drop-teardown-release', rule: EXPECTED_RULE['drop-teardown-release'], function: f.name, fnLine: f.range.start.line + 1,
+        api: name, expectedLine: lineOf(call), expectedLines: [lineOf(call)], key: `drop-teardown-release@${stmt.startIndex}`,
+        fileLevel: true, fields, maskedInFile: masked,
+      }, edit));
+    }
+  }
+  return out;
+}
+
+/**
+ * A file-level mutant (drop-teardown-release): found when the mutated file has an
+ * unreleased-at-remove finding, in any function, naming one of the fields the dropped release
+ * released, that the unmutated file did not have.
+ */
+export function judgeFile(m, base, after) {
+  const all = (r) => (r?.functions ?? []).flatMap((f) => f.findings).filter((x) => x.rule === m.rule && m.fields.some((fl) => x.message.includes(`\`${fl}\``)));
+  const key = (x) => `${x.function}@${x.range.start.line}`;
+  const old = new Set(all(base).map(key));
+  const fresh = all(after).filter((x) => !old.has(key(x)));
+  return { found: fresh.length > 0, masked: !!m.maskedInFile, newFindings: fresh.map((x) => `${m.rule}@${x.range.start.line + 1}`), overBudget: undefined };
 }
 
 function dropCheck(src, fn, calls, meta, skip) {

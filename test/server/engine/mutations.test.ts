@@ -20,6 +20,7 @@ interface Mutations {
   OPS: string[];
   mutants(src: string, result: FileResult | undefined, opts?: { ops?: string[]; skipped?: { op: string; line: number; why: string }[] }): Mutant[];
   judge(m: Mutant, base: FunctionResult | undefined, mut: FunctionResult | undefined): { found: boolean; masked: boolean; newFindings: string[] };
+  judgeFile(m: Mutant, base: FileResult, mut: FileResult): { found: boolean; masked: boolean; newFindings: string[] };
   functionAt(r: FileResult, name: string, line0: number): FunctionResult | undefined;
   mulberry32(seed: number): () => number;
   draw<T>(list: T[], n: number, rand: () => number): T[];
@@ -321,6 +322,41 @@ static int rx_reuse(struct rx *r, size_t len)
   const mut = analyze(ms[0].text);
   const j = judge(ms[0], functionAt(base, ms[0].function, ms[0].line - 1), functionAt(mut, ms[0].function, ms[0].line - 1));
   assert.ok(j.found, `sync-out-of-range expected, got ${j.newFindings.join(', ') || 'nothing new'}`);
+});
+
+test('drop-teardown-release: a release in the remove function, found as unreleased-at-remove in the probe', async () => {
+  const { mutants, judgeFile } = await load();
+  const src = `struct tp { struct device *dev; void *rx; dma_addr_t rx_dma; };
+
+static int tp_probe(struct platform_device *pdev)
+{
+	struct tp *tp = devm_kzalloc(&pdev->dev, sizeof(*tp), GFP_KERNEL);
+
+	if (!tp)
+		return -ENOMEM;
+	tp->dev = &pdev->dev;
+	tp->rx = dma_alloc_coherent(&pdev->dev, 4096, &tp->rx_dma, GFP_KERNEL);
+	if (!tp->rx)
+		return -ENOMEM;
+	platform_set_drvdata(pdev, tp);
+	return 0;
+}
+
+static void tp_remove(struct platform_device *pdev)
+{
+	struct tp *tp = platform_get_drvdata(pdev);
+
+	dma_free_coherent(tp->dev, 4096, tp->rx, tp->rx_dma);
+}
+
+static struct platform_driver tp_driver = { .probe = tp_probe, .remove_new = tp_remove };
+`;
+  const base = analyze(src);
+  const ms = mutants(src, base, { ops: ['drop-teardown-release'] });
+  assert.deepEqual(brief(ms), [`drop-teardown-release ${lineOf(src, 'dma_free_coherent(')} -> ${lineOf(src, 'dma_free_coherent(')}`]);
+  const j = judgeFile(ms[0], base, analyze(ms[0].text));
+  assert.ok(j.found, `unreleased-at-remove expected, got ${j.newFindings.join(', ') || 'nothing new'}`);
+  assert.deepEqual(j.newFindings, [`unreleased-at-remove@${lineOf(src, 'tp->rx = dma_alloc_coherent(')}`]);
 });
 
 test('the sample draw is seeded: same seed, same draw; every item when there are fewer', async () => {
