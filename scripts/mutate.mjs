@@ -287,16 +287,16 @@ async function parent() {
   }
   const pct = (a, b) => (b ? ((100 * a) / b).toFixed(1) + '%' : '-');
   console.log(`mutate: ${files.length} files in ${dir}, ${jobs} workers${sample > 0 ? `, at most ${sample} mutants per operator (seed ${seed})` : ''}`);
-  const head = `${'operator'.padEnd(16)}${'rule'.padEnd(22)}${sample > 0 ? 'sites'.padStart(8) : ''}${'mutants'.padStart(9)}${'found'.padStart(8)}${'masked'.padStart(8)}${'recall'.padStart(9)}${'unmasked'.padStart(10)}${'over-budget'.padStart(13)}`;
+  const head = `${'operator'.padEnd(23)}${'rule'.padEnd(22)}${sample > 0 ? 'sites'.padStart(8) : ''}${'mutants'.padStart(9)}${'found'.padStart(8)}${'masked'.padStart(8)}${'recall'.padStart(9)}${'unmasked'.padStart(10)}${'over-budget'.padStart(13)}`;
   console.log(head);
   const total = { eligible: 0, found: 0, masked: 0, overBudget: 0 };
   for (const o of ops) {
     const s = perOp[o];
     for (const k of Object.keys(total)) total[k] += s[k];
-    console.log(`${o.padEnd(16)}${EXPECTED_RULE[o].padEnd(22)}${sample > 0 ? String(eligibleAll[o]).padStart(8) : ''}${String(s.eligible).padStart(9)}${String(s.found).padStart(8)}` +
+    console.log(`${o.padEnd(23)}${EXPECTED_RULE[o].padEnd(22)}${sample > 0 ? String(eligibleAll[o]).padStart(8) : ''}${String(s.eligible).padStart(9)}${String(s.found).padStart(8)}` +
       `${String(s.masked).padStart(8)}${pct(s.found, s.eligible).padStart(9)}${pct(s.found, s.eligible - s.masked).padStart(10)}${String(s.overBudget).padStart(13)}`);
   }
-  console.log(`${'all'.padEnd(16)}${''.padEnd(22)}${sample > 0 ? String(Object.values(eligibleAll).reduce((a, b) => a + b, 0)).padStart(8) : ''}${String(total.eligible).padStart(9)}${String(total.found).padStart(8)}` +
+  console.log(`${'all'.padEnd(23)}${''.padEnd(22)}${sample > 0 ? String(Object.values(eligibleAll).reduce((a, b) => a + b, 0)).padStart(8) : ''}${String(total.eligible).padStart(9)}${String(total.found).padStart(8)}` +
     `${String(total.masked).padStart(8)}${pct(total.found, total.eligible).padStart(9)}${pct(total.found, total.eligible - total.masked).padStart(10)}${String(total.overBudget).padStart(13)}`);
   console.log('(recall: found / mutants; unmasked: found / (mutants - masked); over-budget: mutated function over a budget)');
   const fmt = (m) => Object.entries(m).sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${v}`).join(', ') || 'none';
