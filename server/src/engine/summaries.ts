@@ -15,12 +15,12 @@ import type { FunctionInfo } from '../parse/functions';
 import type { Exploration, Summary } from '../exec/executor';
 import { lookupApi } from '../model/api';
 import { holders, rootOf } from '../exec/ownership';
-import { asSym } from '../exec/value';
+import { asSym, key } from '../exec/value';
 
 /** Runs the exploration on a helper with the summaries of its callees known so far. */
 export type BodyReader = (f: FunctionInfo, summaries: Map<string, Summary>) => Exploration | undefined;
 
-interface Direct { releases: string[]; calls: string[]; fails: Summary['fails']; keeps: boolean; checks: number[] }
+interface Direct { releases: string[]; calls: string[]; fails: Summary['fails']; keeps: boolean; checks: number[]; returnsParam?: number }
 
 /** Per function text: a keystroke re-reads only the function it touched. */
 const directCache = new Map<string, Direct>();
@@ -50,7 +50,12 @@ function direct(f: FunctionInfo, src: string, config: Config, wkey: string): Dir
     : (/\breturn\s+-\s*[A-Z0-9]/.test(body) ? 'neg-errno' : null);
   // Parameters it gives to dma_mapping_error() itself: a caller that passes a fresh mapping has it checked.
   const checks = f.params.map((p, i) => (p.name && new RegExp(`\\bdma_mapping_error\\s*\\([^,;()]*(\\([^()]*\\))?[^,;()]*,\\s*${p.name}\\s*\\)`).test(body) ? i : -1)).filter((i) => i >= 0);
-  d = { releases: [...releases], calls, fails, keeps: keepsParam(body, f.params.map((p) => p.name).filter(Boolean)), checks };
+  // Every return gives back the same parameter (`return err;` in atmel_sha_complete()), which it
+  // never assigns: the call's value is the argument's.
+  const rets = [...body.matchAll(/\breturn\b\s*([^;]*);/g)].map((m) => m[1].trim());
+  const ri = rets.length && rets.every((r) => r === rets[0]) ? f.params.findIndex((p) => p.name === rets[0]) : -1;
+  const returnsParam = ri >= 0 && !new RegExp(`(?<![\\w.>])${rets[0]}\\s*([-+*/|&^]|<<|>>)?=(?!=)|(\\+\\+|--)\\s*${rets[0]}\\b|\\b${rets[0]}\\s*(\\+\\+|--)`).test(body) ? ri : undefined;
+  d = { releases: [...releases], calls, fails, keeps: keepsParam(body, f.params.map((p) => p.name).filter(Boolean)), checks, returnsParam };
   if (directCache.size > 4000) directCache.clear();
   directCache.set(ck, d);
   return d;
@@ -67,7 +72,7 @@ export function summarise(fns: FunctionInfo[], config: Config, text: string, rea
   const textual = new Map<string, Summary>();
   for (const [n, { f, d }] of byName) {
     textual.set(n, { releases: new Set(d.releases), released: [], fails: d.fails, keeps: d.keeps, params: f.params.map((p) => p.name),
-      checksParams: d.checks.length ? d.checks : undefined });
+      checksParams: d.checks.length ? d.checks : undefined, returnsParam: d.returnsParam });
   }
   for (let i = 0; i < 3; i++) {
     for (const [n, { d }] of byName) {
@@ -117,7 +122,7 @@ export function summarise(fns: FunctionInfo[], config: Config, text: string, rea
 
 /** A summary as a stable string: part of every caller's cache key. */
 export function digest(s: Summary): string {
-  return JSON.stringify([[...s.releases].sort(), s.released, s.fails, s.keeps, s.keepsParams ?? null, s.keepsIfMemory ?? null, s.keepsOnFailure ?? null, s.asserted ?? null, s.checksParams ?? null]);
+  return JSON.stringify([[...s.releases].sort(), s.released, s.fails, s.keeps, s.keepsParams ?? null, s.keepsIfMemory ?? null, s.keepsOnFailure ?? null, s.asserted ?? null, s.checksParams ?? null, s.returnsParam ?? null]);
 }
 
 /** What the paths of a helper's exploration say to its callers. */
@@ -222,7 +227,25 @@ function fromBody(f: FunctionInfo, ex: Exploration, textual: Summary): Summary {
     keepsOnFailure: onFailure.size ? [...onFailure].filter((i) => keeps.has(i)).sort((a, b) => a - b) : undefined,
     asserted: warnedFailure && !failing ? (f.returnsPointer ? 'null' : 'neg-errno') : undefined,
     checksParams: textual.checksParams,
+    returnsParam: returnedParam(ex, params) ?? textual.returnsParam,
   };
+}
+
+/** The parameter every explored path returns as it was given, if there is one. */
+function returnedParam(ex: Exploration, params: string[]): number | undefined {
+  if (ex.overBudget) return undefined;
+  let which: number | undefined;
+  let any = false;
+  for (const p of ex.paths) {
+    if (p.exit.text.startsWith('path cut')) return undefined;
+    const v = p.exit.value;
+    const m = v ? /^param:([A-Za-z_]\w*)(\+0)?$/.exec(key(v)) : null;
+    const i = m ? params.indexOf(m[1]) : -1;
+    if (i < 0 || (which !== undefined && which !== i)) return undefined;
+    which = i;
+    any = true;
+  }
+  return any ? which : undefined;
 }
 
 /**

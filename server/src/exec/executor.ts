@@ -47,6 +47,11 @@ export interface Summary {
   checksParams?: number[];
   /** It fails only under `if (WARN(...))` (and how): a caller's path through that failure is asserted away. */
   asserted?: 'neg-errno' | 'null';
+  /**
+   * Every path returns this parameter as it was given (`return atmel_sha_complete(dd, err);`
+   * with a completion helper that returns `err`): the call's value is the argument's.
+   */
+  returnsParam?: number;
 }
 
 export interface ExecOptions {
@@ -1546,6 +1551,7 @@ class Executor {
       // with `run FILE:helper`.
       const shown = st.failed?.at === node.startIndex ? undefined : helperResult(summary);
       if (shown) this.step(st, node, name, args, shown);
+      if (summary.returnsParam !== undefined && !summary.fails && args[summary.returnsParam]) return args[summary.returnsParam];
       return ret;
     }
     return ret;
