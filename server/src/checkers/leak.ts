@@ -16,7 +16,7 @@ import type { Finding } from '../engine/types';
 import { key } from '../exec/value';
 import { CheckContext, finding, lineRange, pathPhrase, siteRange } from './common';
 import type { PathRecord } from '../exec/executor';
-import { describe, holds, isFresh, rootOf } from '../exec/ownership';
+import { describe, holds, isFresh, memberChain, rootOf } from '../exec/ownership';
 import type { Resource } from '../exec/state';
 
 const VERB: Record<string, string> = {
@@ -138,27 +138,32 @@ export function checkLeak(ctx: CheckContext): Finding[] {
   // kind of resource (directly or by a helper's summary) takes what was left in its structs;
   // (5) when every caller is read and none does, the function owns its unwind.
   const cc = ctx.callers;
-  // Of that kind, and (when the cleanup names the fields it releases) of this field: he_start()'s
-  // cleanup frees rbpl_base, not the rbrq_base he_init_group() left.
-  // (Any field that holds it counts: a coherent buffer is in `pdr` and `pdr_pa`.)
   // A call failed on the path: an injected failure, or the NULL branch of a kernel allocator's
   // result (`if (!priv->ntfy_blocks) goto abort_with_irq_db_indices;` after kvzalloc()), which
   // the driver tests because it happens.
   const callFailedOn = (p: PathRecord): boolean => !!p.state.failed
     || [...p.state.facts].some(([k, f]) => f.zero === true && isFresh(k.replace(/\+0$/, '')));
+  // Whether the fields that hold it on the path are ones the callers' cleanup names (`fs`):
+  // 'named' when one is (any field counts: a coherent buffer is in `pdr` and `pdr_pa`), 'other'
+  // when it is held only in fields the cleanup does not name, 'none' when no field holds it.
+  const cleanupNames = (r: Resource, p: PathRecord, fs: Set<string>): 'named' | 'other' | 'none' => {
+    let held = false;
+    for (const [at, v] of p.state.mem) {
+      if (at.startsWith('local:') || !r.handles.some((h) => holds(key(v), h))) continue;
+      if (fieldNamed(at, fs)) return 'named';
+      held = true;
+    }
+    return held ? 'other' : 'none';
+  };
+  // Of that kind, and (when the cleanup names the fields it releases) of this field: he_start()'s
+  // cleanup frees rbpl_base, not the rbrq_base he_init_group() left.
   const callerReleases = (r: Resource, cur: PathRecord) => {
     if (!cc || !cc.kinds.has(r.kind)) return false;
     const fs = cc.fields?.get(r.kind);
     // Only on a path where a call failed: a test of the function's own (`dma & (size - 1)` through
     // a header's macro) may be one we cannot see is never true.
     if (!fs || fs === '*' || r.via !== 'field' || !callFailedOn(cur)) return true;
-    let named = false;
-    for (const [at, v] of cur.state.mem) {
-      if (at.startsWith('local:') || !r.handles.some((h) => holds(key(v), h))) continue;
-      if (fieldNamed(at, fs)) return true;
-      named = true;
-    }
-    return !named;
+    return cleanupNames(r, cur, fs) !== 'other';
   };
   // Not a slot the path stored to again (`[~1]`: the analysis saw a later store at the same
   // cursor, `tbi = tq->buf_info + tq->tx_ring.next2fill`, after a call that advanced it): the ring
@@ -180,17 +185,11 @@ export function checkLeak(ctx: CheckContext): Finding[] {
     if (unnamedRelease(p, r) || walks(p, r) || cleanupCalled(p, r)) return false;
     // A loop of the function that releases this kind, or calls a cleanup-named function, may be
     // the unwind (on the path that runs it zero times, which the analysis cannot rule out).
-    if (ctx.node && (loopReleases(ctx.node, r.kind) || loopCallsCleanup(ctx.node))) return false;
+    if (ctx.node && (loopReleases(ctx.node, r.kind) || loopCalls(ctx.node, isCleanupName))) return false;
     // The handle itself is a field the cleanup names (a scatterlist mapping is known by the
     // caller's `req->src`, which kmb_ocs_aead_dma_cleanup() unmaps).
     if (r.handles.some((h) => /->|\./.test(h) && !h.startsWith('local:') && fieldNamed(h, fs))) return false;
-    let named = false;
-    for (const [at, v] of p.state.mem) {
-      if (at.startsWith('local:') || !r.handles.some((h) => holds(key(v), h))) continue;
-      if (fieldNamed(at, fs)) return false;
-      named = true;
-    }
-    return named;
+    return cleanupNames(r, p, fs) === 'other';
   };
   const callersLeaveIt = (r: Resource, p: PathRecord) => !!cc && cc.understood && cc.callers > 0 && (!cc.kinds.has(r.kind) || fieldsElsewhere(r, p))
     && (r.via === 'field' || r.via === 'global' || r.via === 'object') && !r.alsoKeptBy && !restoredSlot(r);
@@ -443,8 +442,7 @@ export function checkLeak(ctx: CheckContext): Finding[] {
  * (a one-member name may be an alias: `cq->qbuf` with `cq = &cmdq->cq`).
  */
 function fieldNamed(at: string, fs: Set<string>): boolean {
-  // `op_reply_qinfo+param:qidx->q_segment_list` is the slot `op_reply_qinfo[qidx].q_segment_list`.
-  const parts = at.replace(/\[[^\]]*\]/g, '').split(/->|\./).map((c) => c.replace(/\+.*$/, ''));
+  const parts = memberChain(at);
   if (parts.length < 2) return true;
   const last = parts[parts.length - 1];
   const two = parts.length >= 3 ? parts.slice(-2).join('.') : undefined;
@@ -476,43 +474,25 @@ for (const [name, spec] of API) for (const k of spec.releases?.kinds ?? []) {
   RELEASERS.get(k)!.add(name);
 }
 
-/** A loop in the block whose body calls a function named for a cleanup (`iwl_pcie_free_rxq_dma(trans, rxq)`). */
-function loopCallsCleanup(block: SyntaxNode): boolean {
-  const cleanup = /(^|_)(free|unmap|release|destroy|cleanup|clean|deinit|uninit|teardown|put)(_|$)/;
-  // Kernel releases of other things (an irq, a kmalloc()'d table, a device reference).
-  const other = /^(free_irq|free_percpu_irq|k[vz]?free\w*|vfree|dev_kfree_skb\w*|kfree_skb\w*|consume_skb|put_device|iounmap|release_firmware|free_netdev|free_percpu|mempool_free|kmem_cache_free|clk_\w+|regulator_\w+|irq_\w+|pci_\w+)$/;
-  let found = false;
+/** A function named for a cleanup (`iwl_pcie_free_rxq_dma`), not a kernel release of something else (an irq, a kmalloc()'d table, a device reference). */
+const CLEANUP_WORD = /(^|_)(free|unmap|release|destroy|cleanup|clean|deinit|uninit|teardown|put)(_|$)/;
+const OTHER_RELEASE = /^(free_irq|free_percpu_irq|k[vz]?free\w*|vfree|dev_kfree_skb\w*|kfree_skb\w*|consume_skb|put_device|iounmap|release_firmware|free_netdev|free_percpu|mempool_free|kmem_cache_free|clk_\w+|regulator_\w+|irq_\w+|pci_\w+)$/;
+const isCleanupName = (name: string) => CLEANUP_WORD.test(name) && !OTHER_RELEASE.test(name);
+
+/** A loop in the block whose body calls a function `callee` accepts. */
+function loopCalls(block: SyntaxNode, callee: (name: string) => boolean): boolean {
   const calls = (n: SyntaxNode): boolean => {
-    const name = n.type === 'call_expression' ? n.childForFieldName('function')?.text ?? '' : '';
-    if (name && cleanup.test(name) && !other.test(name)) return true;
+    const f = n.type === 'call_expression' ? n.childForFieldName('function') : null;
+    if (f && callee(f.text)) return true;
     return n.namedChildren.some(calls);
   };
-  const visit = (n: SyntaxNode) => {
-    if (found) return;
-    if (/^(for|while|do)_statement$/.test(n.type) && calls(n)) { found = true; return; }
-    for (const c of n.namedChildren) visit(c);
-  };
-  visit(block);
-  return found;
+  const visit = (n: SyntaxNode): boolean =>
+    /^(for|while|do)_statement$/.test(n.type) ? calls(n) || n.namedChildren.some(visit) : n.namedChildren.some(visit);
+  return visit(block);
 }
 
 /** A loop in the block whose body calls a release of this kind. */
 function loopReleases(block: SyntaxNode, kind: string): boolean {
   const names = RELEASERS.get(kind);
-  if (!names) return false;
-  let found = false;
-  const calls = (n: SyntaxNode): boolean => {
-    if (n.type === 'call_expression') {
-      const f = n.childForFieldName('function');
-      if (f && names.has(f.text)) return true;
-    }
-    return n.namedChildren.some(calls);
-  };
-  const visit = (n: SyntaxNode) => {
-    if (found) return;
-    if (/^(for|while|do)_statement$/.test(n.type) && calls(n)) { found = true; return; }
-    for (const c of n.namedChildren) visit(c);
-  };
-  visit(block);
-  return found;
+  return !!names && loopCalls(block, (n) => names.has(n));
 }

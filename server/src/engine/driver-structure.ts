@@ -99,16 +99,7 @@ export class DriverStructure {
     }
     if (roots.size === 0) return undefined;
     const info: TeardownInfo = { entryField: field, roots: [...roots], functions: [], lines: new Map(), released: new Map(), digest: '' };
-    const seen = new Set<string>();
-    const visit = (name: string, bind: Map<string, string[] | '*'>, depth: number) => {
-      if (seen.has(name) || depth > 6) return;
-      const d = this.def(name);
-      if (!d) return;
-      seen.add(name);
-      info.functions.push(name);
-      info.lines.set(name, { line: d.line, col: d.col, len: name.length });
-      this.scan(name, d, bind, info, (callee, b) => visit(callee, b, depth + 1));
-    };
+    const visit = this.closure(info);
     for (const r of roots) visit(r, new Map(), 0);
     // unregister_netdev() runs ndo_uninit.
     if (info.functions.some((f) => /\bunregister_(netdev|netdevice|candev)\s*\(|\bfree_netdev\s*\(/.test(this.bodyOf(f)))) {
@@ -138,6 +129,17 @@ export class DriverStructure {
    */
   releasedFrom(entry: string): Map<string, Set<string> | '*'> {
     const info: TeardownInfo = { entryField: '', roots: [entry], functions: [], lines: new Map(), released: new Map(), digest: '' };
+    const d = this.def(entry);
+    if (d) this.closure(info)(entry, new Map(), 0, successText(this.code.slice(d.bodyStart, d.end)));
+    return info.released;
+  }
+
+  /**
+   * A visitor that reads a function and the file's functions it reaches (six deep) into `info`:
+   * what they release, in the terms of the parameters they were given. `text` replaces the first
+   * function's body (the part of it that is read).
+   */
+  private closure(info: TeardownInfo): (name: string, bind: Map<string, string[] | '*'>, depth: number, text?: string) => void {
     const seen = new Set<string>();
     const visit = (name: string, bind: Map<string, string[] | '*'>, depth: number, text?: string) => {
       if (seen.has(name) || depth > 6) return;
@@ -145,17 +147,20 @@ export class DriverStructure {
       if (!d) return;
       seen.add(name);
       info.functions.push(name);
+      info.lines.set(name, { line: d.line, col: d.col, len: name.length });
       this.scan(name, d, bind, info, (callee, b) => visit(callee, b, depth + 1), text);
     };
-    const d = this.def(entry);
-    if (d) visit(entry, new Map(), 0, successText(this.code.slice(d.bodyStart, d.end)));
-    return info.released;
+    return visit;
   }
 
+  private calleeSets = new Map<string, Set<string>>();
   /** The file's functions the body of `name` calls by name. */
   callees(name: string): Set<string> {
-    const out = new Set<string>();
+    let out = this.calleeSets.get(name);
+    if (out) return out;
+    out = new Set<string>();
     for (const m of this.bodyOf(name).matchAll(/\b([A-Za-z_]\w*)\s*\(/g)) if (m[1] !== name && this.def(m[1])) out.add(m[1]);
+    this.calleeSets.set(name, out);
     return out;
   }
 
@@ -379,8 +384,7 @@ export function successText(body: string): string {
     if (/\bgoto\b|\breturn\b(?!\s*0\s*;)/.test(branch)) { out.push(t.slice(i, m.index!)); i = end; }
   }
   out.push(t.slice(i));
-  t = out.join(' ');
-  return t;
+  return out.join(' ');
 }
 
 export function lastMember(a: string): string | undefined {

@@ -17,8 +17,8 @@ import type { FunctionInfo } from '../parse/functions';
 import type { SyntaxNode } from '../parse/parser';
 import type { Finding, Fix } from './types';
 
-export function fixesFor(f: Finding, fn: FunctionInfo, text: string): Fix | undefined {
-  const lines = text.split('\n');
+/** `lines`: the text split at newlines, when the caller has it (one split per file, not per finding). */
+export function fixesFor(f: Finding, fn: FunctionInfo, text: string, lines: string[] = text.split('\n')): Fix | undefined {
   const call = callAt(fn.node, f.range.start.line, f.range.start.character);
   if (f.rule !== 'leak' && f.rule !== 'missing-error-path') return otherFix(f, fn, text, lines, call);
   if (!call) return undefined;

@@ -34,7 +34,7 @@ import { DriverStructure, TeardownInfo } from './driver-structure';
 import { checkCpuAccessWithoutSync } from '../checkers/cpu-access-without-sync';
 import { fixesFor, callAt, holderOf } from './fixes';
 import { summarise, digest } from './summaries';
-import { describe } from '../exec/ownership';
+import { describe, memberChain } from '../exec/ownership';
 import { codeOnly, callArgs } from '../parse/lex';
 
 export * from './types';
@@ -185,13 +185,16 @@ export function runFunction(text: string, functionName: string, opts: RunOptions
   };
 }
 
+/** The teardown a helper of an entry point is checked against, and what the entry point releases itself. */
+interface HelperTeardown { td: TeardownInfo; entry: string; released: Map<string, Set<string> | '*'> }
+
 /**
  * The members an lvalue ends with, as a caller's cleanup names a field: the last two when it
  * names two (`cmdq->sq.qbuf` -> `sq.qbuf`, which is not `cq.qbuf`), else the last (`cq->qbuf` ->
  * `qbuf`: `cq` is a variable, perhaps an alias of `&cmdq->cq`). Indexes and `+0` are dropped.
  */
 export function memberTail(lvalue: string): string | undefined {
-  const parts = lvalue.trim().replace(/\[[^\]]*\]/g, '').split(/\s*(?:->|\.)\s*/).map((c) => c.replace(/\s*\+.*$/, ''));
+  const parts = memberChain(lvalue);
   if (parts.length < 2) return undefined;
   const members = parts.slice(1);
   if (!members.every((m) => /^[A-Za-z_]\w*$/.test(m))) return undefined;
@@ -224,6 +227,8 @@ class FileContext {
   }
 
   private driver?: DriverStructure;
+  /** The file's lines, for the quick fixes (split once). */
+  private textLines?: string[];
   /** The teardown closure of an entry point (probe, ndo_open, open) the file installs (engine/driver-structure.ts). */
   private teardownOf(name: string): TeardownInfo | undefined {
     const field = this.entryPoints().get(name);
@@ -232,16 +237,16 @@ class FileContext {
     return this.driver.teardownFor(name, field);
   }
 
-  private helperTeardowns = new Map<string, { td: TeardownInfo; entry: string; released: Map<string, Set<string> | '*'> } | null>();
+  private helperTeardowns = new Map<string, HelperTeardown | null>();
   /**
    * A function of the file that an entry point (probe, ndo_open, open) calls directly
    * (`foo_alloc_rings(priv)` in foo_probe()): what it stores in the driver's object must be released
    * by that entry point's teardown too. The first such entry point with a teardown; with what it
    * releases itself (then the helper's buffer is not left for the teardown).
    */
-  private helperTeardown(name: string): { td: TeardownInfo; entry: string; released: Map<string, Set<string> | '*'> } | undefined {
+  private helperTeardown(name: string): HelperTeardown | undefined {
     if (this.helperTeardowns.has(name)) return this.helperTeardowns.get(name) ?? undefined;
-    let hit: { td: TeardownInfo; entry: string; released: Map<string, Set<string> | '*'> } | undefined;
+    let hit: HelperTeardown | undefined;
     this.driver ??= new DriverStructure(this.whole);
     for (const [entry, field] of this.entryPoints()) {
       if (field !== 'probe' && field !== 'ndo_open' && field !== 'open') continue;
@@ -598,10 +603,10 @@ class FileContext {
     // File-level: the teardown of this entry point (its digest is in the cache key, analyze()).
     const td = this.teardownOf(f.name);
     const via = this.entryPoints().has(f.name) ? undefined : this.helperTeardown(f.name);
-    if (td) findings.push(...checkUnreleasedAtRemove(ctx, td, via && { entry: via.entry, released: via.released }));
+    if (td) findings.push(...checkUnreleasedAtRemove(ctx, td, via));
     findings = applySeverity(findings, this.config);
     for (const fd of findings) {
-      const fix = fixesFor(fd, f, this.text);
+      const fix = fixesFor(fd, f, this.text, this.textLines ??= this.text.split('\n'));
       if (fix) fd.fix = fix;
     }
     if (ex.overBudget) {

@@ -15,7 +15,7 @@ import type { FunctionInfo } from '../parse/functions';
 import type { Exploration, Summary } from '../exec/executor';
 import { lookupApi } from '../model/api';
 import { holders, rootOf } from '../exec/ownership';
-import { asSym, key } from '../exec/value';
+import { asSym } from '../exec/value';
 
 /** Runs the exploration on a helper with the summaries of its callees known so far. */
 export type BodyReader = (f: FunctionInfo, summaries: Map<string, Summary>) => Exploration | undefined;
@@ -227,25 +227,8 @@ function fromBody(f: FunctionInfo, ex: Exploration, textual: Summary): Summary {
     keepsOnFailure: onFailure.size ? [...onFailure].filter((i) => keeps.has(i)).sort((a, b) => a - b) : undefined,
     asserted: warnedFailure && !failing ? (f.returnsPointer ? 'null' : 'neg-errno') : undefined,
     checksParams: textual.checksParams,
-    returnsParam: returnedParam(ex, params) ?? textual.returnsParam,
+    returnsParam: textual.returnsParam,
   };
-}
-
-/** The parameter every explored path returns as it was given, if there is one. */
-function returnedParam(ex: Exploration, params: string[]): number | undefined {
-  if (ex.overBudget) return undefined;
-  let which: number | undefined;
-  let any = false;
-  for (const p of ex.paths) {
-    if (p.exit.text.startsWith('path cut')) return undefined;
-    const v = p.exit.value;
-    const m = v ? /^param:([A-Za-z_]\w*)(\+0)?$/.exec(key(v)) : null;
-    const i = m ? params.indexOf(m[1]) : -1;
-    if (i < 0 || (which !== undefined && which !== i)) return undefined;
-    which = i;
-    any = true;
-  }
-  return any ? which : undefined;
 }
 
 /**

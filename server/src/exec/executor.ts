@@ -1418,11 +1418,6 @@ class Executor {
           const p = this.lpath(target, st, failAt);
           // A message's `%pad` argument (dev_dbg(dev, "%pad", &dma)) is only printed.
           if (p.env !== undefined && PRINTING.test(name)) { /* reads it */ }
-          else if (p.env !== undefined && asSym(st.env.get(p.env) ?? sym('')) === 'local:' + p.env) {
-            // A struct on the stack (`mpt_config(ioc, &cfg)`): the callee may fill its fields, but
-            // it is still the frame's memory, which dies at the return (DESIGN §2). What the
-            // function stores in it afterwards (`cfg.physAddr = dma_handle`) is not the caller's.
-          }
           else if (p.env !== undefined) {
             // vmap(&page, 1, ...): what the local holds is handed over, then the callee may overwrite it.
             const held = st.env.get(p.env);
@@ -2412,6 +2407,8 @@ class Executor {
     return undefined;
   }
 
+  /** An API call writing its out-parameter (dma_alloc_coherent()'s `&obj->dma`): not a CPU access of the driver's. */
+  private apiStore = false;
   /**
    * A load or store through a live streaming buffer the device owns (Documentation/core-api/
    * dma-api-howto.rst, "DMA Direction" and dma_sync_single_for_cpu()): a write in any direction (a
@@ -2420,8 +2417,6 @@ class Executor {
    * architecture), nor one whose direction is not known, nor an access after a callee that may
    * have synced it, nor one outside the mapped bytes.
    */
-  /** An API call writing its out-parameter (dma_alloc_coherent()'s `&obj->dma`): not a CPU access of the driver's. */
-  private apiStore = false;
   private cpuAccess(path: string, access: 'read' | 'write', st: State, site?: SiteRef, text?: string, stored?: Val): void {
     if (!st.cpuMaps || this.o.asHelper || this.apiStore) return;
     const hit = this.cpuTarget(path, st);

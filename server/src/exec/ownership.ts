@@ -168,6 +168,15 @@ export function holders(st: State, exit: ExitKind, ret: Val | null, failedKeeper
 }
 
 /**
+ * The root and members of an access path or lvalue, indexes dropped and a slot's offset folded
+ * into its array: `cmdq->sq.qbuf` -> [cmdq, sq, qbuf]; `param:m+0->qinfo+param:q->list` ->
+ * [param:m, qinfo, list], the slot `qinfo[q].list`.
+ */
+export function memberChain(path: string): string[] {
+  return path.trim().replace(/\[[^\]]*\]/g, '').split(/\s*(?:->|\.)\s*/).map((c) => c.replace(/\s*\+.*$/, ''));
+}
+
+/**
  * What follows a pointer handle in a key when the key is a load through it, at a constant or
  * symbolic offset: `sb+0->len`, `buf+0+24->a`, `data_out+sizeof(struct rep)+0->a`, `p+param:i[`.
  */
