@@ -211,8 +211,15 @@ class FileContext {
   private defines: Map<string, Val | string>;
   private rawDefines: Map<string, string>;
   readonly summaries: Map<string, Summary>;
-  /** Settings and helper summaries: what every function's result also depends on. */
-  private fileKey: string;
+  /** Settings and helper summaries: what every function's result also depends on (for the cache only). */
+  private fileKeyMemo?: string;
+  private get fileKey(): string {
+    if (this.fileKeyMemo === undefined) {
+      const summaryKey = JSON.stringify([...this.summaries].map(([n, s]) => [n, digest(s)]));
+      this.fileKeyMemo = createHash('sha1').update(configKey(this.config)).update(summaryKey).digest('base64');
+    }
+    return this.fileKeyMemo;
+  }
 
   /**
    * `text` is what was parsed (perhaps focused: parse/focus.ts); `whole` the file as written,
@@ -222,8 +229,6 @@ class FileContext {
     this.rawDefines = findDefines(tree, text);
     this.defines = new Map(this.rawDefines);
     this.summaries = summarise(fns, config, text, (f, summaries) => this.readHelper(f, summaries));
-    const summaryKey = JSON.stringify([...this.summaries].map(([n, s]) => [n, digest(s)]));
-    this.fileKey = createHash('sha1').update(configKey(config)).update(summaryKey).digest('base64');
   }
 
   private driver?: DriverStructure;
@@ -540,7 +545,7 @@ class FileContext {
     const cc = this.cleanedByCaller(f.name);
     const pv = run ? undefined : this.constParams(f);
     const ownKey = `${this.entryPoints().get(f.name) ?? ''}|${this.requestHandlers().has(f.name)}|${cc.callers}|${cc.understood}|${[...cc.kinds].sort().join(',')}|${pv ? JSON.stringify([...pv]) : ''}|${this.teardownOf(f.name)?.digest ?? ''}`;
-    const ck = run ? '' : createHash('sha1').update(this.fileKey).update(src).update(this.definesKey(src)).update(ownKey).digest('base64');
+    const ck = run || !cache ? '' : createHash('sha1').update(this.fileKey).update(src).update(this.definesKey(src)).update(ownKey).digest('base64');
     if (cache && !run) {
       keys?.add(ck);
       const hit = cache.get(ck);

@@ -55,7 +55,12 @@ function direct(f: FunctionInfo, src: string, config: Config, wkey: string): Dir
   const rets = [...body.matchAll(/\breturn\b\s*([^;]*);/g)].map((m) => m[1].trim());
   const ri = rets.length && rets.every((r) => r === rets[0]) ? f.params.findIndex((p) => p.name === rets[0]) : -1;
   const returnsParam = ri >= 0 && !new RegExp(`(?<![\\w.>])${rets[0]}\\s*([-+*/|&^]|<<|>>)?=(?!=)|(\\+\\+|--)\\s*${rets[0]}\\b|\\b${rets[0]}\\s*(\\+\\+|--)`).test(body) ? ri : undefined;
-  d = { releases: [...releases], calls, fails, keeps: keepsParam(body, f.params.map((p) => p.name).filter(Boolean)), checks, returnsParam };
+  // Whether it keeps a parameter is asked only of helpers something calls: read on demand.
+  let keeps: boolean | undefined;
+  d = {
+    releases: [...releases], calls, fails, checks, returnsParam,
+    get keeps() { return (keeps ??= keepsParam(body, f.params.map((p) => p.name).filter(Boolean))); },
+  };
   if (directCache.size > 4000) directCache.clear();
   directCache.set(ck, d);
   return d;
@@ -71,8 +76,13 @@ export function summarise(fns: FunctionInfo[], config: Config, text: string, rea
   // The textual summaries, closed over calls: what callers of unread helpers see.
   const textual = new Map<string, Summary>();
   for (const [n, { f, d }] of byName) {
-    textual.set(n, { releases: new Set(d.releases), released: [], fails: d.fails, keeps: d.keeps, params: f.params.map((p) => p.name),
-      checksParams: d.checks.length ? d.checks : undefined, returnsParam: d.returnsParam });
+    // `keeps` read from the text only when asked (a caller's summary, a digest), unless a callee set it.
+    let keeps: boolean | undefined;
+    textual.set(n, {
+      releases: new Set(d.releases), released: [], fails: d.fails, params: f.params.map((p) => p.name),
+      get keeps() { return keeps ?? d.keeps; }, set keeps(v: boolean) { keeps = v; },
+      checksParams: d.checks.length ? d.checks : undefined, returnsParam: d.returnsParam,
+    });
   }
   for (let i = 0; i < 3; i++) {
     for (const [n, { d }] of byName) {

@@ -163,6 +163,14 @@ function relevant(v: Val): boolean {
   return false;
 }
 
+/** A copy of a map by forEach: `new Map(m)` goes through the iterator and allocates an entry
+ * array per entry (the largest allocation of a corpus run, all in fork()). */
+function copyMap<K, V>(m: Map<K, V>): Map<K, V> {
+  const out = new Map<K, V>();
+  m.forEach((v, k) => out.set(k, v));
+  return out;
+}
+
 export class State {
   block = 0;
   idx = 0;
@@ -222,24 +230,24 @@ export class State {
     const s = new State();
     s.block = this.block;
     s.idx = this.idx;
-    s.env = new Map(this.env);
-    s.mem = new Map(this.mem);
-    s.facts = new Map(this.facts);
+    s.env = copyMap(this.env);
+    s.mem = copyMap(this.mem);
+    s.facts = copyMap(this.facts);
     s.resources = this.resources.map((r) => ({ ...r, handles: [...r.handles] }));
-    s.fallible = new Map(this.fallible);
+    s.fallible = copyMap(this.fallible);
     s.checked = new Set(this.checked);
     s.tested = new Set(this.tested);
     s.fallibleCount = this.fallibleCount;
     s.failAt = this.failAt;
     s.failed = this.failed;
     s.failSeq = this.failSeq;
-    s.visits = new Map(this.visits);
-    s.occ = new Map(this.occ);
+    s.visits = copyMap(this.visits);
+    s.occ = copyMap(this.occ);
     s.steps = this.steps;
     s.events = this.events;
     s.snaps = this.snaps;
     s.dmaDomains = new Set(this.dmaDomains);
-    s.alias = new Map(this.alias);
+    s.alias = copyMap(this.alias);
     s.aggregates = this.aggregates;
     s.kept = this.kept;
     s.unknownReleases = this.unknownReleases;
@@ -270,21 +278,22 @@ export class State {
   digest(helper = false, live?: Set<string>): string {
     const parts: string[] = [String(this.block), this.failed ? 'F' + this.failed.at : 'S' + this.fallibleCount, this.warned ? 'W' : ''];
     // A local nothing after this block mentions (`live`, ir/cfg.ts liveAtJoins) cannot change the rest of the path.
-    for (const [k, v] of this.env) if ((!live || live.has(k)) && relevant(v)) parts.push(k + '=' + key(v));
-    for (const [k, v] of this.mem) {
-      if (!relevant(v)) continue;
+    // forEach, not for-of: no entry array per entry at every join.
+    this.env.forEach((v, k) => { if ((!live || live.has(k)) && relevant(v)) parts.push(k + '=' + key(v)); });
+    this.mem.forEach((v, k) => {
+      if (!relevant(v)) return;
       // A constant stored in a field no later statement names (`tx_buffer->skb = NULL` in an
       // unwind loop) can be read again only through that name: leave it out like a dead local.
       // What an API returned stays in, wherever it is: it may hand a resource off at the exit.
       if (live && v.t.length === 0) {
         const field = LAST_FIELD.exec(k)?.[1];
-        if (field && !live.has(field)) continue;
+        if (field && !live.has(field)) return;
       }
       parts.push(k + ':=' + key(v));
-    }
-    for (const [k, f] of this.facts) {
+    });
+    this.facts.forEach((f, k) => {
       if (API_VALUE.test(k)) parts.push(k + '?' + (f.zero ? 'z' : f.zero === false ? 'n' : '') + (f.neg ? '-' : f.neg === false ? '+' : '') + (f.err ? 'e' : ''));
-    }
+    });
     for (const r of this.resources) parts.push(r.id + r.state);
     // A path that logged a finding of its own (`dma_free_coherent()` with the size of a loop that
     // never ran) is never merged into one that did not: the merge keeps the first path only.

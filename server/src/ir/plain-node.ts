@@ -9,6 +9,35 @@ import type { SyntaxNode } from '../parse/parser';
 
 export interface Point { row: number; column: number }
 
+/**
+ * Where each line of a text starts, for positions computed from offsets: reading them from the
+ * cursor cost two native calls and two objects per node, and most nodes are never asked.
+ * Rows count '\n' as tree-sitter does; columns are in the same UTF-16 units as the offsets.
+ */
+class Lines {
+  private static last?: { source: string; lines: Lines };
+  static of(source: string): Lines {
+    const l = Lines.last;
+    if (l && l.source === source) return l.lines;
+    const lines = new Lines(source);
+    Lines.last = { source, lines };
+    return lines;
+  }
+  private readonly starts: number[] = [0];
+  private constructor(source: string) {
+    for (let i = source.indexOf('\n'); i >= 0; i = source.indexOf('\n', i + 1)) this.starts.push(i + 1);
+  }
+  at(index: number): Point {
+    const s = this.starts;
+    let lo = 0, hi = s.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (s[mid] <= index) lo = mid; else hi = mid - 1;
+    }
+    return { row: lo, column: index - s[lo] };
+  }
+}
+
 export class PlainNode {
   children: PlainNode[] = [];
   private fieldsOf: (string | null)[] = [];
@@ -19,12 +48,14 @@ export class PlainNode {
     readonly type: string,
     readonly startIndex: number,
     readonly endIndex: number,
-    readonly startPosition: Point,
-    readonly endPosition: Point,
     readonly isNamed: boolean,
     readonly isMissing: boolean,
     private readonly source: string,
+    private readonly lines: Lines,
   ) {}
+
+  get startPosition(): Point { return this.lines.at(this.startIndex); }
+  get endPosition(): Point { return this.lines.at(this.endIndex); }
 
   get text(): string {
     return this.source.slice(this.startIndex, this.endIndex);
@@ -68,9 +99,9 @@ export class PlainNode {
 /** Copy a subtree (one TreeCursor walk). `source` must be the text the tree was parsed from. */
 export function toPlain(node: SyntaxNode, source: string): SyntaxNode {
   const cursor = node.walk();
+  const lines = Lines.of(source);
   const make = (): PlainNode => new PlainNode(
-    cursor.nodeType, cursor.startIndex, cursor.endIndex, cursor.startPosition, cursor.endPosition,
-    cursor.nodeIsNamed, cursor.nodeIsMissing, source);
+    cursor.nodeType, cursor.startIndex, cursor.endIndex, cursor.nodeIsNamed, cursor.nodeIsMissing, source, lines);
   const root = make();
   const stack: PlainNode[] = [root];
   if (cursor.gotoFirstChild()) {
