@@ -56,10 +56,12 @@ function direct(f: FunctionInfo, src: string, config: Config, wkey: string): Dir
   const ri = rets.length && rets.every((r) => r === rets[0]) ? f.params.findIndex((p) => p.name === rets[0]) : -1;
   const returnsParam = ri >= 0 && !new RegExp(`(?<![\\w.>])${rets[0]}\\s*([-+*/|&^]|<<|>>)?=(?!=)|(\\+\\+|--)\\s*${rets[0]}\\b|\\b${rets[0]}\\s*(\\+\\+|--)`).test(body) ? ri : undefined;
   // Whether it keeps a parameter is asked only of helpers something calls: read on demand.
+  // (The getter holds the body and the names only, not `f`: its node would keep the file's tree.)
   let keeps: boolean | undefined;
+  const names = f.params.map((p) => p.name).filter(Boolean);
   d = {
     releases: [...releases], calls, fails, checks, returnsParam,
-    get keeps() { return (keeps ??= keepsParam(body, f.params.map((p) => p.name).filter(Boolean))); },
+    get keeps() { return (keeps ??= keepsParam(body, names)); },
   };
   if (directCache.size > 4000) directCache.clear();
   directCache.set(ck, d);
